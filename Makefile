@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`. Both bootstrap from a clean clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test bootstrap lint format bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ").")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+bootstrap: $(VENV)/.installed
+	@python manage.py preflight
+
+run: bootstrap
+	python manage.py migrate --noinput
+	python manage.py seed_demo
+	@echo
+	@echo "  The portal is running at http://localhost:8000/  (admin: http://localhost:8000/admin/)"
+	@echo "  Demo staff login: see the line 'Demo staff login' above."
+	@echo
+	honcho start
+
+lint: $(VENV)/.installed
+	ruff check .
+	ruff format --check .
+
+format: $(VENV)/.installed
+	ruff check --fix .
+	ruff format .
+
+test: export DJANGO_SETTINGS_MODULE := society.settings.test
+test: bootstrap lint
+	@bash .ci/ensure-chromium
+	pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	@for script in bench/*.py; do echo "== $$script"; python "$$script" || exit 1; done
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,2 @@
+def seed(command):
+    """Demo guidelines arrive with the guidelines library."""

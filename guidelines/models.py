@@ -1,0 +1,1 @@
+# The versioned guidelines library (editions, provisions) is built by its own issue.

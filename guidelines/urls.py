@@ -1,0 +1,9 @@
+from django.urls import path
+
+from guidelines import views
+
+app_name = "guidelines"
+
+urlpatterns = [
+    path("", views.GuidelineListView.as_view(), name="list"),
+]

@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from members.validators import validate_orcid
+
+
+class UserQuerySet(models.QuerySet):
+    def with_email(self, email: str):
+        return self.filter(email__iexact=email.strip())
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        # Email addresses are unique regardless of case: "Ana@Lab.org" and "ana@lab.org" are one login.
+        return self.get(email__iexact=username)
+
+
+class CareerStage(models.TextChoices):
+    STUDENT = "student", _("Student")
+    TRAINEE = "trainee", _("Postdoctoral trainee")
+    EARLY = "early", _("Early-career investigator")
+    ESTABLISHED = "established", _("Established investigator")
+    CLINICIAN = "clinician", _("Clinician")
+    INDUSTRY = "industry", _("Industry professional")
+    OTHER = "other", _("Other")
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person with a login. The email address is the login; names are free-form Unicode."""
+
+    email = models.EmailField(_("email address"), max_length=254)
+    # One name field: many naming traditions have no "first" and "last" name.
+    full_name = models.CharField(_("full name"), max_length=200)
+    preferred_name = models.CharField(
+        _("preferred name"),
+        max_length=100,
+        blank=True,
+        help_text=_("How we greet you in emails, if not your full name."),
+    )
+    country = CountryField(_("country"))
+    institution = models.CharField(_("institution"), max_length=255, blank=True)
+    position = models.CharField(_("career stage"), max_length=20, choices=CareerStage.choices, blank=True)
+    orcid = models.CharField(
+        _("ORCID iD"),
+        max_length=19,
+        blank=True,
+        validators=[validate_orcid],
+        help_text=_("For example 0000-0002-1825-0097."),
+    )
+    language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    directory_visible = models.BooleanField(
+        _("listed in the member directory"),
+        default=False,
+        help_text=_("Other members can see your name, institution, country and ORCID iD."),
+    )
+    profile_updated_at = models.DateTimeField(_("profile last updated"), null=True, blank=True)
+
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name", "country"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(fields=["orcid"], condition=~models.Q(orcid=""), name="user_orcid_unique"),
+        ]
+        indexes = [models.Index(Lower("full_name"), name="user_full_name_lower")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.preferred_name or self.full_name
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
