@@ -228,3 +228,8 @@ SOCIETY_SHORT_NAME = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
 # The email login is unique case-insensitively (constraint user_email_ci_unique on Lower(email)),
 # which is stricter than the plain unique=True this check looks for.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Membership dues and dates --------------------------------------------
+DUES_CURRENCY = env.str("DUES_CURRENCY", default="USD")
+RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
+GRACE_DAYS = env.int("GRACE_DAYS", default=30)
