@@ -138,6 +138,9 @@ class NewsArticle(models.Model):
             kwargs["update_fields"] = {*update_fields, "body_html"}
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("news:detail", kwargs={"slug": self.slug})
+
     def clean(self):
         errors = {}
         if self.status == ArticleStatus.PUBLISHED and self.publish_at is None:
@@ -146,9 +149,6 @@ class NewsArticle(models.Model):
             errors["image_alt"] = MESSAGE_IMAGE_NEEDS_ALT
         if errors:
             raise ValidationError(errors)
-
-    def get_absolute_url(self):
-        return reverse("news:detail", kwargs={"slug": self.slug})
 
     @property
     def members_only(self) -> bool:
