@@ -128,9 +128,7 @@ ARTICLES = [
     ("award-winners-2027", "Award winners 2027", ["awards"], 30, False, False),
 ]
 
-BODY = """{summary}
-
-## What this means
+BODY = """## What this means
 
 The society works with its members, regulators and patient groups so that research is rigorous and
 its translation to the clinic responsible. This announcement is part of that work.
@@ -194,7 +192,7 @@ def seed_news():
             defaults={
                 "title": title,
                 "summary": summary,
-                "body": BODY.format(summary=summary, guidelines_url="/guidelines/"),
+                "body": BODY.format(guidelines_url="/guidelines/"),
                 "status": ArticleStatus.PUBLISHED,
                 "publish_at": now + datetime.timedelta(days=days, hours=9 if days > 0 else 0),
                 "audience": Audience.MEMBERS if members_only else Audience.PUBLIC,
