@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.translation import gettext_lazy as _
 
@@ -15,14 +15,20 @@ FEED_SIZE = 20
 
 class NewsRssFeed(Feed):
     feed_type = Rss201rev2Feed
-    link = reverse_lazy("news:list")
     description = _("News from the society: meetings, policy statements and new guideline editions.")
 
     def title(self):
         return _("%(society)s news") % {"society": settings.SOCIETY_NAME}
 
+    # Absolute URLs from SITE_URL, the same ones the pages give as canonical, whatever host was asked.
+    def link(self):
+        return settings.SITE_URL + reverse("news:list")
+
     def feed_url(self):
-        return reverse("news:feed-rss")
+        return settings.SITE_URL + reverse("news:feed-rss")
+
+    def item_link(self, item):
+        return settings.SITE_URL + item.get_absolute_url()
 
     def items(self):
         return (
@@ -61,4 +67,4 @@ class NewsAtomFeed(NewsRssFeed):
     subtitle = NewsRssFeed.description
 
     def feed_url(self):
-        return reverse("news:feed-atom")
+        return settings.SITE_URL + reverse("news:feed-atom")

@@ -1,10 +1,23 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from society.models import NewsArticle, Page
 
 
-class StaticViewSitemap(Sitemap):
+class SiteUrlSitemap(Sitemap):
+    """Locations under SITE_URL, matching the pages' canonical links whatever host the crawler asked."""
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.SITE_URL).netloc
+
+    def get_protocol(self, protocol=None):
+        return urlsplit(settings.SITE_URL).scheme or "https"
+
+
+class StaticViewSitemap(SiteUrlSitemap):
     changefreq = "monthly"
 
     def items(self):
@@ -18,7 +31,7 @@ class StaticViewSitemap(Sitemap):
         return reverse(item)
 
 
-class NewsSitemap(Sitemap):
+class NewsSitemap(SiteUrlSitemap):
     """Published articles only, read at request time, so a scheduled article appears when it goes live.
     Members-only articles are listed too: their page (title and summary) is public."""
 
@@ -31,7 +44,7 @@ class NewsSitemap(Sitemap):
         return item.updated_at
 
 
-class PageSitemap(Sitemap):
+class PageSitemap(SiteUrlSitemap):
     changefreq = "monthly"
 
     def items(self):
