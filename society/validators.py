@@ -35,6 +35,9 @@ def image_format(file) -> str | None:
 
 
 def validate_news_image(file) -> None:
+    if getattr(file, "_committed", False):
+        # Already stored, so checked when it was uploaded; re-reading it from storage on every save buys nothing.
+        return
     if file.size > MAX_IMAGE_BYTES:
         raise ValidationError(MESSAGE_IMAGE_TOO_LARGE, code="image_too_large")
     if image_format(file) not in IMAGE_FORMATS:
