@@ -1,7 +1,8 @@
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -37,7 +38,7 @@ class AboutView(TemplateView):
     def get(self, request, *args, **kwargs):
         page = Page.objects.filter(slug=Page.ABOUT_SLUG).first()
         if page is not None:
-            return PageDetailView.as_view()(request, slug=page.slug)
+            return TemplateResponse(request, PageDetailView.template_name, {"page": page})
         return super().get(request, *args, **kwargs)
 
 
@@ -45,6 +46,11 @@ class PageDetailView(DetailView):
     model = Page
     template_name = "society/page_detail.html"
     context_object_name = "page"
+
+    def get(self, request, *args, **kwargs):
+        if kwargs.get("slug") == Page.ABOUT_SLUG:
+            return redirect("about", permanent=True)  # one address per page
+        return super().get(request, *args, **kwargs)
 
 
 class NewsListView(ListView):

@@ -21,6 +21,8 @@ def test_about_is_served_from_the_about_page_when_staff_have_written_one(client)
     assert "<strong>the society</strong>" in body
     assert "<script>alert(1)" not in body
     assert '<link rel="canonical" href="http://localhost:8000/about/">' in body
+    response = client.get("/pages/about/")
+    assert (response.status_code, response["Location"]) == (301, "/about/")
 
 
 def test_other_pages_have_their_own_url(client):
