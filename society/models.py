@@ -22,6 +22,17 @@ MESSAGE_PUBLISHED_NEEDS_TIME = _("A published article needs a publication time."
 MESSAGE_IMAGE_NEEDS_ALT = _("Describe the image for readers who cannot see it.")
 
 
+class RenderedBodyMixin:
+    """Renders the Markdown `body` into `body_html` on every save, so pages never render Markdown per view."""
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+
 class Topic(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -61,7 +72,7 @@ class NewsArticleQuerySet(models.QuerySet):
         return self.order_by("-pinned", "-publish_at", "-pk")
 
 
-class NewsArticle(models.Model):
+class NewsArticle(RenderedBodyMixin, models.Model):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     summary = models.TextField(
@@ -131,13 +142,6 @@ class NewsArticle(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        self.body_html = render_markdown(self.body)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "body" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return reverse("news:detail", kwargs={"slug": self.slug})
 
@@ -178,7 +182,7 @@ class PageQuerySet(models.QuerySet):
         return self.filter(in_navigation=True).order_by("navigation_order", "title")
 
 
-class Page(models.Model):
+class Page(RenderedBodyMixin, models.Model):
     """A simple page staff edit in the admin. The page with slug "about" is served at /about/."""
 
     ABOUT_SLUG = "about"
@@ -207,13 +211,6 @@ class Page(models.Model):
 
     def __str__(self):
         return self.title
-
-    def save(self, *args, **kwargs):
-        self.body_html = render_markdown(self.body)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "body" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         if self.slug == self.ABOUT_SLUG:

@@ -51,3 +51,11 @@ def test_pages_appear_in_the_sitemap_with_lastmod(client):
     body = client.get("/sitemap.xml").content.decode()
     assert "<loc>http://localhost:8000/pages/governance/</loc><lastmod>" in body
     assert body.count("<loc>http://localhost:8000/about/</loc>") == 1
+
+
+def test_saving_only_the_body_also_stores_its_html():
+    page = PageFactory(body="first")
+    page.body = "*second*"
+    page.save(update_fields=["body"])
+    page.refresh_from_db()
+    assert page.body_html == "<p><em>second</em></p>\n"
