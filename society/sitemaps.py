@@ -1,15 +1,57 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
+from society.models import NewsArticle, Page
 
-class StaticViewSitemap(Sitemap):
+
+class SiteUrlSitemap(Sitemap):
+    """Locations under SITE_URL, matching the pages' canonical links whatever host the crawler asked."""
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.SITE_URL).netloc
+
+    def get_protocol(self, protocol=None):
+        return urlsplit(settings.SITE_URL).scheme or "https"
+
+
+class StaticViewSitemap(SiteUrlSitemap):
     changefreq = "monthly"
 
     def items(self):
-        return ["home", "about", "guidelines:list"]
+        items = ["home", "news:list", "guidelines:list"]
+        # /about/ is listed with its last-modified date by PageSitemap once staff have written it.
+        if not Page.objects.filter(slug=Page.ABOUT_SLUG).exists():
+            items.append("about")
+        return items
 
     def location(self, item):
         return reverse(item)
 
 
-sitemaps = {"static": StaticViewSitemap}
+class NewsSitemap(SiteUrlSitemap):
+    """Published articles only, read at request time, so a scheduled article appears when it goes live.
+    Members-only articles are listed too: their page (title and summary) is public."""
+
+    changefreq = "weekly"
+
+    def items(self):
+        return NewsArticle.objects.published().order_by("-publish_at", "-pk").only("slug", "updated_at")
+
+    def lastmod(self, item):
+        return item.updated_at
+
+
+class PageSitemap(SiteUrlSitemap):
+    changefreq = "monthly"
+
+    def items(self):
+        return Page.objects.order_by("slug").only("slug", "updated_at")
+
+    def lastmod(self, item):
+        return item.updated_at
+
+
+sitemaps = {"static": StaticViewSitemap, "news": NewsSitemap, "pages": PageSitemap}

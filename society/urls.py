@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
-from django.views.generic import TemplateView
 
 from society import views
 from society.sitemaps import sitemaps
@@ -10,7 +9,8 @@ from society.sitemaps import sitemaps
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("about/", views.AboutView.as_view(), name="about"),
-    path("news/", TemplateView.as_view(template_name="society/news_list.html"), name="news"),
+    path("pages/<slug:slug>/", views.PageDetailView.as_view(), name="page"),
+    path("news/", include("society.news_urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),

@@ -1,17 +1,114 @@
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, ListView, TemplateView
 
+from members.access import has_member_access
 from society.health import run_checks
+from society.models import NewsArticle, Page, Topic
+from society.selectors import call_to_action_for, current_guideline_editions, society_figures
+
+HOME_NEWS_COUNT = 3
+NEWS_PER_PAGE = 10
 
 
 class HomeView(TemplateView):
     template_name = "society/home.html"
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            figures=society_figures(),
+            latest_news=NewsArticle.objects.published().public().order_by("-publish_at", "-pk")[:HOME_NEWS_COUNT],
+            guideline_editions=current_guideline_editions(),
+            call_to_action=call_to_action_for(self.request.user),
+            **kwargs,
+        )
+
 
 class AboutView(TemplateView):
+    """The About page staff edit (a Page with slug "about"); the built-in text until they have written one."""
+
     template_name = "society/about.html"
+
+    def get(self, request, *args, **kwargs):
+        page = Page.objects.filter(slug=Page.ABOUT_SLUG).first()
+        if page is not None:
+            return TemplateResponse(request, PageDetailView.template_name, {"page": page})
+        return super().get(request, *args, **kwargs)
+
+
+class PageDetailView(DetailView):
+    model = Page
+    template_name = "society/page_detail.html"
+    context_object_name = "page"
+
+    def get(self, request, *args, **kwargs):
+        if kwargs.get("slug") == Page.ABOUT_SLUG:
+            return redirect("about", permanent=True)  # one address per page
+        return super().get(request, *args, **kwargs)
+
+
+class NewsListView(ListView):
+    template_name = "society/news_list.html"
+    context_object_name = "articles"
+    paginate_by = NEWS_PER_PAGE
+
+    def get_topic(self):
+        slug = self.request.GET.get("topic")
+        return get_object_or_404(Topic, slug=slug) if slug else None
+
+    def get_queryset(self):
+        self.topic = self.get_topic()
+        articles = NewsArticle.objects.published().newest_first().prefetch_related("topics")
+        if self.topic:
+            articles = articles.filter(topics=self.topic)
+        return articles
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            topic=self.topic,
+            topics=Topic.objects.filter(articles__in=NewsArticle.objects.published()).distinct(),
+            **kwargs,
+        )
+
+
+class NewsDetailView(DetailView):
+    template_name = "society/news_detail.html"
+    context_object_name = "article"
+    preview = False
+
+    def get_queryset(self):
+        return NewsArticle.objects.published().select_related("author").prefetch_related("topics")
+
+    def get_context_data(self, **kwargs):
+        article = self.object
+        return super().get_context_data(
+            can_read=not article.members_only or has_member_access(self.request.user),
+            preview=self.preview,
+            **kwargs,
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(staff_member_required, name="dispatch")
+@method_decorator(permission_required("society.view_newsarticle", raise_exception=True), name="dispatch")
+class NewsPreviewView(NewsDetailView):
+    """Any article, draft or scheduled, in the public layout, for editors checking it before it goes live."""
+
+    preview = True
+
+    def get_queryset(self):
+        return NewsArticle.objects.select_related("author").prefetch_related("topics")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_read"] = True
+        return context
 
 
 @never_cache
@@ -29,6 +126,7 @@ def robots_txt(request):
         "Disallow: /admin/",
         "Disallow: /accounts/",
         "Disallow: /membership/",
+        "Disallow: /news/preview/",
         f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,76 @@
+"""Reads for the home page that span apps: live membership figures, the call to action, guideline editions."""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from members.access import membership_status_for_user
+from members.models import Membership, MembershipStatus
+
+FIGURES_CACHE_KEY = "society:home:figures"
+FIGURES_CACHE_SECONDS = 60 * 60
+
+
+@dataclass(frozen=True)
+class Figures:
+    members: int
+    countries: int
+
+
+def society_figures() -> Figures:
+    """Members with access and the countries they live in. Cached for an hour: a 4,000-row count on every
+    visit to the home page buys nothing, and the figure is a headline, not an account balance."""
+    cached = cache.get(FIGURES_CACHE_KEY)
+    if cached is not None:
+        return Figures(**cached)
+    totals = Membership.objects.with_access().aggregate(
+        members=Count("pk"), countries=Count("user__country", distinct=True, filter=~Q(user__country=""))
+    )
+    cache.set(FIGURES_CACHE_KEY, totals, FIGURES_CACHE_SECONDS)
+    return Figures(**totals)
+
+
+@dataclass(frozen=True)
+class CallToAction:
+    label: Promise
+    url: str
+    kind: str
+
+
+def _renew_url() -> str:
+    # The renewal page is built in the members app; until its URL exists, the membership page is the way in.
+    try:
+        return reverse("members:renew")
+    except NoReverseMatch:
+        return reverse("members:home")
+
+
+def call_to_action_for(user) -> CallToAction:
+    """Join for visitors, Renew for members in their renewal window, grace period or lapsed, else My membership."""
+    if not getattr(user, "is_authenticated", False):
+        return CallToAction(_("Join the society"), reverse("account_signup"), "join")
+    status = membership_status_for_user(user)
+    if status in {MembershipStatus.EXPIRING, MembershipStatus.GRACE, MembershipStatus.LAPSED}:
+        return CallToAction(_("Renew your membership"), _renew_url(), "renew")
+    if status == MembershipStatus.ACTIVE:
+        return CallToAction(_("My membership"), reverse("members:home"), "membership")
+    # Signed in without a membership (or one awaiting approval): the membership page shows the way on.
+    return CallToAction(_("Become a member"), reverse("members:home"), "join")
+
+
+def current_guideline_editions():
+    """The current edition of each guideline, when the guidelines library offers `Edition.objects.current()`.
+
+    The library is built alongside this page; until its models exist the home page links to /guidelines/.
+    """
+    try:
+        edition_model = apps.get_model("guidelines", "Edition")
+    except LookupError:
+        return None
+    current = getattr(edition_model.objects, "current", None)
+    return list(current()) if current else None
