@@ -1,6 +1,8 @@
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
+from guidelines.sitemaps import EditionSitemap, ProvisionSitemap
+
 
 class StaticViewSitemap(Sitemap):
     changefreq = "monthly"
@@ -12,4 +14,4 @@ class StaticViewSitemap(Sitemap):
         return reverse(item)
 
 
-sitemaps = {"static": StaticViewSitemap}
+sitemaps = {"static": StaticViewSitemap, "guideline-editions": EditionSitemap, "guideline-provisions": ProvisionSitemap}
