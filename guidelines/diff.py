@@ -53,8 +53,14 @@ def redline(old: str, new: str):
     """Inline redline HTML: <del>/<ins> carry visually hidden words so screen readers announce them, and
     the CSS marks them by strike-through and underline as well as colour."""
     templates = {
-        -1: ('<del><span class="visually-hidden">[{} </span>{}<span class="visually-hidden">]</span></del>', _("deleted:")),
-        1: ('<ins><span class="visually-hidden">[{} </span>{}<span class="visually-hidden">]</span></ins>', _("inserted:")),
+        -1: (
+            '<del><span class="visually-hidden">[{} </span>{}<span class="visually-hidden">]</span></del>',
+            _("deleted:"),
+        ),
+        1: (
+            '<ins><span class="visually-hidden">[{} </span>{}<span class="visually-hidden">]</span></ins>',
+            _("inserted:"),
+        ),
     }
     parts = []
     for op, text in word_diff(old, new):

@@ -164,7 +164,8 @@ def edition_import_problems(*, data, guideline_slug: str = "") -> list[str]:
                 problems.append(_("%(location)s.slug: missing or not a usable slug") % {"location": location})
             elif slug in seen_slugs or taken_slugs.get(slug, uid) != uid:
                 problems.append(
-                    _("%(location)s.slug: “%(slug)s” already names another provision") % {"location": location, "slug": slug}
+                    _("%(location)s.slug: “%(slug)s” already names another provision")
+                    % {"location": location, "slug": slug}
                 )
             else:
                 seen_slugs[slug] = index

@@ -37,9 +37,7 @@ class Guideline(models.Model):
         verbose_name = _("guideline")
         verbose_name_plural = _("guidelines")
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(slug__in=RESERVED_EDITION_SLUGS), name="guideline_slug_not_reserved"
-            ),
+            models.CheckConstraint(condition=~Q(slug__in=RESERVED_EDITION_SLUGS), name="guideline_slug_not_reserved"),
         ]
 
     def __str__(self):

@@ -131,7 +131,9 @@ def outdated_translations(edition, versions) -> set[int]:
     if not edition.translation_of_id:
         return set()
     source_hashes = dict(
-        ProvisionVersion.objects.filter(edition_id=edition.translation_of_id).values_list("provision_id", "content_hash")
+        ProvisionVersion.objects.filter(edition_id=edition.translation_of_id).values_list(
+            "provision_id", "content_hash"
+        )
     )
     return {
         version.provision_id

@@ -9,7 +9,9 @@ class EditionSitemap(Sitemap):
     priority = 0.7
 
     def items(self):
-        return Edition.objects.published().select_related("guideline").order_by("guideline__order", "published_on", "pk")
+        return (
+            Edition.objects.published().select_related("guideline").order_by("guideline__order", "published_on", "pk")
+        )
 
     def lastmod(self, item):
         return item.published_on

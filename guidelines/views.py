@@ -28,7 +28,9 @@ class GuidelineListView(ListView):
 
     def get_queryset(self):
         published = Edition.objects.published().originals().order_by("-published_on", "-pk")
-        return Guideline.objects.prefetch_related(Prefetch("editions", queryset=published, to_attr="published_editions"))
+        return Guideline.objects.prefetch_related(
+            Prefetch("editions", queryset=published, to_attr="published_editions")
+        )
 
 
 def _last_modified(state):
@@ -109,9 +111,13 @@ def _edition_context(request, state, edition, body, preview=False):
 def edition_preview(request, guideline, edition):
     """A draft in the public layout, for editors, with a link to compare it with the current edition."""
     state = selectors.guideline_state(guideline)
-    draft = get_object_or_404(Edition.objects.select_related("guideline", "translation_of"), guideline=state.guideline, slug=edition)
+    draft = get_object_or_404(
+        Edition.objects.select_related("guideline", "translation_of"), guideline=state.guideline, slug=edition
+    )
     body = _edition_body(request, state, draft, preview=True)
-    return render(request, "guidelines/edition_detail.html", _edition_context(request, state, draft, body, preview=True))
+    return render(
+        request, "guidelines/edition_detail.html", _edition_context(request, state, draft, body, preview=True)
+    )
 
 
 @require_GET
@@ -198,7 +204,13 @@ def provision_history(request, guideline, provision):
     return render(
         request,
         "guidelines/provision_history.html",
-        {"guideline": state.guideline, "provision": target, "timeline": timeline, "latest": latest, "current": state.current},
+        {
+            "guideline": state.guideline,
+            "provision": target,
+            "timeline": timeline,
+            "latest": latest,
+            "current": state.current,
+        },
     )
 
 

@@ -21,7 +21,9 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
         except json.JSONDecodeError as error:
-            raise CommandError(f"{file}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from error
+            raise CommandError(
+                f"{file}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
+            ) from error
         try:
             edition = edition_import(data=data, guideline_slug=guideline, publish=publish)
         except ValidationError as error:
