@@ -160,6 +160,9 @@ class Edition(models.Model):
         self.change_summary_html = render_markdown(self.change_summary)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("guidelines:edition", kwargs={"guideline": self.guideline.slug, "edition": self.slug})
+
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
@@ -167,9 +170,6 @@ class Edition(models.Model):
     @property
     def is_translation(self):
         return self.translation_of_id is not None
-
-    def get_absolute_url(self):
-        return reverse("guidelines:edition", kwargs={"guideline": self.guideline.slug, "edition": self.slug})
 
 
 class Provision(models.Model):
