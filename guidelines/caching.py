@@ -13,6 +13,7 @@ import datetime
 import hashlib
 
 from django.core.cache import cache
+from django.middleware.csrf import get_token
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -31,11 +32,11 @@ def cached_fragment(key, render):
 
 
 def _etag(request, key):
+    get_token(request)  # the page embeds a CSRF token; make sure its secret exists and is sent
     visitor = [
         str(request.user.pk or 0) if hasattr(request, "user") else "0",
         get_language() or "",
-        request.COOKIES.get("csrftoken", ""),
-        request.COOKIES.get("sessionid", ""),
+        request.META.get("CSRF_COOKIE", ""),
     ]
     digest = hashlib.sha256("|".join([key, *visitor]).encode()).hexdigest()[:32]
     return f'"{digest}"'

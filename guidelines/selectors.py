@@ -99,9 +99,10 @@ def edition_versions(edition):
 def provision_history(state: GuidelineState, edition, provision_ids=None) -> dict[int, str]:
     """NICE-style history tags as of `edition`: "2016, amended 2021" per provision id, from one query."""
     source = state.source_of(edition) or edition
-    editions = [e for e in state.originals if (e.published_on, e.pk) <= (source.published_on, source.pk)]
-    if not source.is_published:
-        editions.append(source)
+    if source.is_published:
+        editions = [e for e in state.originals if (e.published_on, e.pk) <= (source.published_on, source.pk)]
+    else:  # a draft preview: its history runs through every published edition
+        editions = [*state.originals, source]
     labels = {e.pk: e.label for e in editions}
     order = {e.pk: index for index, e in enumerate(editions)}
     rows = ProvisionVersion.objects.filter(edition__in=list(labels)).values_list(
