@@ -32,7 +32,8 @@ def test_guideline_url_shows_the_current_edition_with_contents_and_canonical(cli
     response = client.get(_url("guideline", guideline=old.guideline.slug))
     body = response.content.decode()
     assert f'<link rel="canonical" href="http://testserver{new.get_absolute_url()}">' in body
-    assert 'href="#p-section-0"' in body and 'id="p-section-0"' in body
+    assert 'href="#p-section-0"' in body
+    assert 'id="p-section-0"' in body
     assert "Current edition" in body
     assert "This edition has been superseded" not in body
 
@@ -59,7 +60,8 @@ def test_pinned_provision_and_switcher_keep_place(client, two_editions):
     response = client.get(_url("provision", guideline=g, edition=old.slug, provision="section-2"))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "1.2" in body and "superseded" in body
+    assert "1.2" in body
+    assert "superseded" in body
     # The switcher and the banner lead to the same provision, renumbered 1.9, in 2021.
     assert f'href="{_url("provision", guideline=g, edition=new.slug, provision="section-2")}"' in body
     assert "2021 (1.9)" in body
@@ -86,9 +88,13 @@ def test_current_provision_redirects_or_explains_its_removal(client, two_edition
 def test_timeline_lists_every_edition_with_change_notes(client, two_editions):
     old, new = two_editions
     body = client.get(_url("provision-history", guideline=old.guideline.slug, provision="section-0")).content.decode()
-    assert "Added" in body and "Amended" in body
+    assert "Added" in body
+    assert "Amended" in body
     assert "Written records." in body
-    assert _url("compare-provision", guideline=old.guideline.slug, old=old.slug, new=new.slug, provision="section-0") in body
+    assert (
+        _url("compare-provision", guideline=old.guideline.slug, old=old.slug, new=new.slug, provision="section-0")
+        in body
+    )
 
 
 def test_citation_names_edition_date_and_pinned_url(client, two_editions):
@@ -109,7 +115,9 @@ def test_drafts_are_hidden_from_readers_and_previewed_by_staff(staff_client, two
     body = staff_client.get(preview).content.decode()
     assert "Draft preview." in body
     assert _url("compare", guideline=old.guideline.slug, old="2021", new=draft.slug) in body
-    assert staff_client.get(_url("compare", guideline=old.guideline.slug, old="2021", new=draft.slug)).status_code == 200
+    assert (
+        staff_client.get(_url("compare", guideline=old.guideline.slug, old="2021", new=draft.slug)).status_code == 200
+    )
 
 
 def test_published_pages_revalidate_with_etag_and_last_modified(client, two_editions):
