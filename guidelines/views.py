@@ -97,7 +97,9 @@ def _edition_context(request, state, edition, body, preview=False):
         "current": current,
         "is_current": not preview and current is not None and current.pk == edition.pk,
         "is_superseded": state.is_superseded(edition),
-        "previous": state.previous_of(edition),
+        # A translation's changes are its original's: compare the originals, never two languages.
+        "previous": None if edition.is_translation else state.previous_of(edition),
+        "original": state.source_of(edition) if edition.is_translation else None,
         "languages": state.languages_of(edition) if edition.is_published else [],
         "body": body,
         "preview": preview,
@@ -285,6 +287,8 @@ def compare_choose(request, guideline):
 def what_changed(request, guideline, edition):
     state = selectors.guideline_state(guideline)
     shown = selectors.published_edition(state, edition)
+    if shown.is_translation:
+        return redirect("guidelines:what-changed", guideline=guideline, edition=state.source_of(shown).slug)
     previous = state.previous_of(shown)
     if previous is None:
         return render(request, "guidelines/first_edition.html", {"guideline": state.guideline, "edition": shown})

@@ -179,3 +179,24 @@ def test_query_count_does_not_grow_with_provisions(client, page):
         edition_publish(edition=copy, published_on=datetime.date(2017, 1, 1))
         counts.append(_queries(client, page(edition)))
     assert counts[0] == counts[1] <= 6
+
+
+def test_translation_flags_outdated_provisions_and_offers_languages(client, two_editions):
+    from guidelines.exchange import edition_export, edition_import
+
+    old, new = two_editions
+    data = edition_export(edition=new)
+    data["edition"].update({"slug": "2021-es", "label": "2021 (español)", "language": "es", "translation_of": new.slug})
+    old_text = {v.provision.uid: v.content_hash for v in old.versions.select_related("provision")}
+    for item in data["provisions"]:
+        # section-0 was translated from its 2016 wording, which 2021 has since changed.
+        item["source_hash"] = old_text.get(item["uid"]) if item["slug"] == "section-0" else item["content_hash"]
+        item["heading"] = "ES " + item["heading"]
+    translation = edition_import(data=data, publish=True)
+    body = client.get(translation.get_absolute_url()).content.decode()
+    assert body.count("may be out of date") == 1
+    assert f'href="{new.get_absolute_url()}" lang="en" hreflang="en" data-keep-place>English</a>' in body
+    english = client.get(new.get_absolute_url()).content.decode()
+    assert f'href="{translation.get_absolute_url()}" lang="es"' in english
+    changes = client.get(_url("what-changed", guideline=old.guideline.slug, edition=translation.slug))
+    assert changes.url == _url("what-changed", guideline=old.guideline.slug, edition=new.slug)
