@@ -129,6 +129,11 @@ class EditionAdmin(SimpleHistoryAdmin):
         preview = reverse("guidelines:preview", kwargs={"guideline": obj.guideline.slug, "edition": obj.slug})
         return format_html('<a href="{}">{}</a>', preview, _("Preview this draft"))
 
+    def view_on_site(self, obj):
+        if obj.is_published:
+            return obj.get_absolute_url()
+        return reverse("guidelines:preview", kwargs={"guideline": obj.guideline.slug, "edition": obj.slug})
+
     def has_change_permission(self, request, obj=None):
         # A published edition opens as a read-only view page.
         if obj is not None and obj.is_published:
