@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -64,14 +64,15 @@ class EditionQuerySet(models.QuerySet):
     def current(self):
         """The current edition of each guideline: its latest published original. Superseded is derived from
         this, never stored, so publishing one edition is all it takes to supersede the previous one."""
+        # DISTINCT ON makes this an uncorrelated subquery that Postgres runs once, not once per outer row.
         latest = (
             Edition.objects.published()
             .originals()
-            .filter(guideline=OuterRef("guideline"))
-            .order_by("-published_on", "-pk")
-            .values("pk")[:1]
+            .order_by("guideline_id", "-published_on", "-pk")
+            .distinct("guideline_id")
+            .values("pk")
         )
-        return self.filter(pk=Subquery(latest))
+        return self.filter(pk__in=latest)
 
 
 class EditionKind(models.TextChoices):

@@ -191,27 +191,45 @@ def highlight(snippet: str):
     return mark_safe(escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>"))  # escaped above
 
 
-def search_provisions(query_text: str, *, all_editions=False, limit=100):
-    """Ranked full-text matches grouped by provision: [{"provision", "hits": [version, ...]}], one query."""
+def search_provisions(query_text: str, *, all_editions=False, max_provisions=30, max_rows=300):
+    """Ranked full-text matches grouped by provision: [{"provision", "hits": [version, ...]}], best first.
+
+    Two queries whatever the size of the library: the ranked matches, then highlighted snippets for only
+    the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30 rows)."""
     query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=SEARCH_CONFIG)
     versions = ProvisionVersion.objects.published().filter(search_vector=query)
     if all_editions:
         versions = versions.filter(edition__translation_of__isnull=True)
     else:
         versions = versions.filter(edition__in=Edition.objects.current())
+    ranked = (
+        versions.annotate(rank=SearchRank(F("search_vector"), query))
+        .select_related("edition__guideline", "provision")
+        .defer("body", "body_html", "body_text", "search_vector")
+        .order_by("-rank", "-edition__published_on", "pk")[:max_rows]
+    )
+    groups = {}
+    for version in ranked:
+        group = groups.get(version.provision_id)
+        if group is None:
+            if len(groups) == max_provisions:
+                continue
+            group = groups[version.provision_id] = {"provision": version.provision, "hits": []}
+        group["hits"].append(version)
+    if not groups:
+        return []
     options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": SEARCH_CONFIG}
-    versions = (
-        versions.annotate(
-            rank=SearchRank(F("search_vector"), query),
+    snippets = {
+        row["pk"]: row
+        for row in ProvisionVersion.objects.filter(pk__in=[g["hits"][0].pk for g in groups.values()])
+        .annotate(
             heading_snippet=SearchHeadline("heading", query, highlight_all=True, **options),
             body_snippet=SearchHeadline("body_text", query, max_fragments=2, max_words=30, min_words=12, **options),
         )
-        .select_related("edition__guideline", "provision")
-        .order_by("-rank", "-edition__published_on", "pk")[:limit]
-    )
-    groups = {}
-    for version in versions:
-        version.heading_html = highlight(version.heading_snippet)
-        version.snippet_html = highlight(version.body_snippet)
-        groups.setdefault(version.provision_id, {"provision": version.provision, "hits": []})["hits"].append(version)
+        .values("pk", "heading_snippet", "body_snippet")
+    }
+    for group in groups.values():
+        first = group["hits"][0]
+        first.heading_html = highlight(snippets[first.pk]["heading_snippet"])
+        first.snippet_html = highlight(snippets[first.pk]["body_snippet"])
     return list(groups.values())
