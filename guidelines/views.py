@@ -297,7 +297,8 @@ def what_changed(request, guideline, edition):
 
 @require_GET
 def search(request):
-    query = request.GET.get("q", "").strip()
+    # NUL cannot travel to Postgres in a string literal; nothing a reader types needs it.
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     all_editions = request.GET.get("editions") == "all"
     results, too_long = [], len(query) > selectors.MAX_QUERY_CHARS
     if query:

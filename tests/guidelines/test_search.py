@@ -54,7 +54,7 @@ def test_current_editions_by_default_all_editions_on_request(client, library):
 
 
 @pytest.mark.parametrize(
-    "query", ["' OR 1=1 --", "x" * 5000, "&|!:*", "", "   ", '"unclosed', "<script>alert(1)</script>"]
+    "query", ["' OR 1=1 --", "x" * 5000, "&|!:*", "", "   ", '"unclosed', "<script>alert(1)</script>", "nul\x00byte"]
 )
 def test_hostile_queries_get_a_friendly_page(client, library, query):
     response = client.get("/guidelines/search/", {"q": query})
