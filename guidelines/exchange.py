@@ -119,7 +119,9 @@ def edition_import_problems(*, data, guideline_slug: str = "") -> list[str]:
         if edition.get(key) and _parse_date(edition[key]) is None:
             problems.append(_("edition.%(key)s: not a date in YYYY-MM-DD form") % {"key": key})
     source_slug = edition.get("translation_of")
-    if source_slug and not (guideline and guideline.editions.filter(slug=source_slug).exists()):
+    if source_slug is not None and not isinstance(source_slug, str):
+        problems.append(_("edition.translation_of: must be the slug of an edition"))
+    elif source_slug and not (guideline and guideline.editions.filter(slug=source_slug).exists()):
         problems.append(_("edition.translation_of: no edition “%(slug)s” in the guideline") % {"slug": source_slug})
 
     provisions = data.get("provisions")
@@ -171,7 +173,9 @@ def edition_import_problems(*, data, guideline_slug: str = "") -> list[str]:
                 seen_slugs[slug] = index
     for index, item in enumerate(provisions):
         parent = item.get("parent") if isinstance(item, dict) else None
-        if parent and parent not in seen_uids:
+        if parent is not None and not isinstance(parent, str):
+            problems.append(_("provisions[%(index)d].parent: must be a uid or null") % {"index": index})
+        elif parent and parent not in seen_uids:
             problems.append(
                 _("provisions[%(index)d].parent: “%(parent)s” is not a provision in this file")
                 % {"index": index, "parent": parent}

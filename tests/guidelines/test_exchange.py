@@ -102,3 +102,22 @@ def test_json_export_view_serves_the_edition(client):
     assert payload["edition"]["label"] == "2016"
     assert [p["number"] for p in payload["provisions"]] == ["1", "1.1", "2"]
     assert payload["provisions"][1]["html"].startswith("<p>")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda d: d.update(provisions="not a list"),
+        lambda d: d["provisions"].__setitem__(0, "not an object"),
+        lambda d: d["provisions"][0].update(parent=["a", "list"], uid=7, kind={}),
+        lambda d: d["edition"].update(translation_of=["x"], language="xx", published_on="May 2021"),
+        lambda d: d.update(edition=None),
+    ],
+)
+def test_malformed_files_are_reported_not_crashed(mangle):
+    data = edition_export(edition=build_edition(provisions=3))
+    data["edition"]["slug"] = "other"
+    mangle(data)
+    with pytest.raises(ImportProblems) as error:
+        edition_import(data=data)
+    assert error.value.messages
