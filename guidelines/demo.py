@@ -7,8 +7,7 @@ Editions go in through the same import service a society would use for its own d
 
 import re
 
-from django.contrib.auth.models import Group, Permission
-
+from guidelines.apps import ensure_editors_group
 from guidelines.exchange import FORMAT, edition_import
 from guidelines.models import Edition, Guideline
 from guidelines.rendering import content_hash
@@ -731,14 +730,8 @@ def _seed_edition(command, data):
     command.stdout.write(f"Demo guideline edition: {edition}")
 
 
-def _editors_group():
-    """The Editors group: may edit guidelines, editions and provisions in the admin (published ones stay read-only)."""
-    group, _created = Group.objects.get_or_create(name="Editors")
-    group.permissions.add(*Permission.objects.filter(content_type__app_label="guidelines"))
-
-
 def seed(command):
-    _editors_group()
+    ensure_editors_group(sender=None)
     stem = {
         "slug": "stem-cell-research",
         "title": "Guidelines for Stem Cell Research and Clinical Translation",

@@ -62,3 +62,20 @@ def _upload(data):
     upload = io.BytesIO(json.dumps(data).encode())
     upload.name = "edition.json"
     return upload
+
+
+def test_editors_group_can_edit_drafts_but_only_view_published(client):
+    from django.contrib.auth.models import Group
+
+    from guidelines.apps import EDITORS_GROUP, ensure_editors_group
+
+    ensure_editors_group(sender=None)
+    editor = StaffFactory()
+    editor.groups.add(Group.objects.get(name=EDITORS_GROUP))
+    client.force_login(editor)
+    published = build_edition(provisions=3)
+    draft = build_edition(guideline=published.guideline, label="draft", provisions=3, publish=False)
+    assert client.get(reverse("admin:guidelines_edition_change", args=[draft.pk])).status_code == 200
+    view = client.get(reverse("admin:guidelines_edition_change", args=[published.pk]))
+    assert view.status_code == 200
+    assert 'name="_save"' not in view.content.decode()
