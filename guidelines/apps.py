@@ -1,8 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+EDITORS_GROUP = "Editors"
+
+
+def ensure_editors_group(sender, using="default", **kwargs):
+    """The Editors group may manage guidelines, editions and provisions in the admin (published editions stay
+    read-only there). Created after migrate, when the permissions exist, so every deployment has it."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _created = Group.objects.using(using).get_or_create(name=EDITORS_GROUP)
+    group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label="guidelines"))
 
 
 class GuidelinesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "guidelines"
     verbose_name = _("Guidelines")
+
+    def ready(self):
+        post_migrate.connect(ensure_editors_group, sender=self)

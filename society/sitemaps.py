@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
+from guidelines.sitemaps import EditionSitemap, ProvisionSitemap
 from society.models import NewsArticle, Page
 
 
@@ -54,4 +55,18 @@ class PageSitemap(SiteUrlSitemap):
         return item.updated_at
 
 
-sitemaps = {"static": StaticViewSitemap, "news": NewsSitemap, "pages": PageSitemap}
+class GuidelineEditionSitemap(SiteUrlSitemap, EditionSitemap):
+    pass
+
+
+class GuidelineProvisionSitemap(SiteUrlSitemap, ProvisionSitemap):
+    pass
+
+
+sitemaps = {
+    "static": StaticViewSitemap,
+    "news": NewsSitemap,
+    "pages": PageSitemap,
+    "guideline-editions": GuidelineEditionSitemap,
+    "guideline-provisions": GuidelineProvisionSitemap,
+}

@@ -1,0 +1,235 @@
+"""Reads that span several tables, each a fixed number of queries whatever the number of provisions."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import F
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from guidelines.models import SEARCH_CONFIG, Edition, Guideline, ProvisionVersion
+
+
+@dataclass
+class GuidelineState:
+    """A guideline and all its published editions (originals and translations), loaded in two queries.
+
+    Everything a reading page says about other editions (current, superseded, switchers, languages) is
+    derived from this list, so it costs nothing per provision."""
+
+    guideline: Guideline
+    editions: list[Edition] = field(default_factory=list)
+
+    @property
+    def originals(self):
+        return [edition for edition in self.editions if not edition.translation_of_id]
+
+    @property
+    def current(self):
+        originals = self.originals
+        return originals[-1] if originals else None
+
+    def get(self, slug):
+        for edition in self.editions:
+            if edition.slug == slug:
+                return edition
+        return None
+
+    def source_of(self, edition):
+        """The original an edition is (a translation of), for history and currency."""
+        return self.get_by_pk(edition.translation_of_id) if edition.translation_of_id else edition
+
+    def get_by_pk(self, pk):
+        return next((edition for edition in self.editions if edition.pk == pk), None)
+
+    def current_for(self, edition):
+        """The edition a reader of `edition` should be sent to: the current original, or its translation in
+        the same language when one exists."""
+        current = self.current
+        if edition.translation_of_id and current:
+            for candidate in self.editions:
+                if candidate.translation_of_id == current.pk and candidate.language == edition.language:
+                    return candidate
+        return current
+
+    def is_superseded(self, edition):
+        source = self.source_of(edition)
+        return source is not None and self.current is not None and source.pk != self.current.pk
+
+    def previous_of(self, edition):
+        """The original edition that `edition` replaced."""
+        source = self.source_of(edition)
+        originals = self.originals
+        if source in originals:
+            index = originals.index(source)
+            return originals[index - 1] if index > 0 else None
+        return originals[-1] if originals else None
+
+    def languages_of(self, edition):
+        """The original and its translations: the reader's language switcher."""
+        source = self.source_of(edition) or edition
+        return [source, *[e for e in self.editions if e.translation_of_id == source.pk]]
+
+    @property
+    def fingerprint(self):
+        return ";".join(f"{edition.pk}:{edition.published_on}" for edition in self.editions)
+
+
+def guideline_state(slug) -> GuidelineState:
+    guideline = get_object_or_404(Guideline, slug=slug)
+    editions = list(guideline.editions.published().select_related("translation_of").chronological())
+    return GuidelineState(guideline, editions)
+
+
+def published_edition(state: GuidelineState, slug) -> Edition:
+    edition = state.get(slug)
+    if edition is None:
+        raise Http404(_("No published edition “%(slug)s”.") % {"slug": slug})
+    return edition
+
+
+def edition_versions(edition):
+    return list(edition.versions.select_related("provision", "parent").in_reading_order())
+
+
+def provision_history(state: GuidelineState, edition, provision_ids=None) -> dict[int, str]:
+    """NICE-style history tags as of `edition`: "2016, amended 2021" per provision id, from one query."""
+    source = state.source_of(edition) or edition
+    if source.is_published:
+        editions = [e for e in state.originals if (e.published_on, e.pk) <= (source.published_on, source.pk)]
+    else:  # a draft preview: its history runs through every published edition
+        editions = [*state.originals, source]
+    labels = {e.pk: e.label for e in editions}
+    order = {e.pk: index for index, e in enumerate(editions)}
+    rows = ProvisionVersion.objects.filter(edition__in=list(labels)).values_list(
+        "provision_id", "edition_id", "content_hash"
+    )
+    if provision_ids is not None:
+        rows = rows.filter(provision_id__in=provision_ids)
+    by_provision = defaultdict(list)
+    for provision_id, edition_id, digest in rows:
+        by_provision[provision_id].append((order[edition_id], edition_id, digest))
+    tags = {}
+    for provision_id, entries in by_provision.items():
+        entries.sort()
+        parts, previous = [], None
+        for _index, edition_id, digest in entries:
+            if previous is None:
+                parts.append(labels[edition_id])
+            elif digest != previous:
+                parts.append(_("amended %(edition)s") % {"edition": labels[edition_id]})
+            previous = digest
+        tags[provision_id] = ", ".join(parts)
+    return tags
+
+
+def outdated_translations(edition, versions) -> set[int]:
+    """Provision ids whose translation was made from a text the source edition no longer has."""
+    if not edition.translation_of_id:
+        return set()
+    source_hashes = dict(
+        ProvisionVersion.objects.filter(edition_id=edition.translation_of_id).values_list(
+            "provision_id", "content_hash"
+        )
+    )
+    return {
+        version.provision_id
+        for version in versions
+        if version.source_hash and source_hashes.get(version.provision_id) not in (None, version.source_hash)
+    }
+
+
+def provision_timeline(state: GuidelineState, provision):
+    """Every original published edition with this provision's version in it (or None where it was absent),
+    with what happened to it in that edition."""
+    versions = {
+        version.edition_id: version
+        for version in ProvisionVersion.objects.filter(
+            provision=provision, edition__in=[e.pk for e in state.editions]
+        ).select_related("parent")
+    }
+    entries, previous, previous_edition = [], None, None
+    for edition in state.originals:
+        version = versions.get(edition.pk)
+        if version is None:
+            status = _("Removed") if previous is not None else None
+        elif previous is None:
+            status = _("Added")
+        elif version.content_hash != previous.content_hash:
+            status = _("Amended")
+        elif version.number != previous.number or version.parent_id != previous.parent_id:
+            status = _("Renumbered or moved")
+        else:
+            status = _("Unchanged")
+        if status:
+            entries.append(
+                {
+                    "edition": edition,
+                    "version": version,
+                    "status": status,
+                    "previous": previous,
+                    "previous_edition": previous_edition,
+                }
+            )
+        previous = version
+        previous_edition = edition if version is not None else previous_edition
+    return entries, versions
+
+
+# Private-use characters mark the highlights in ts_headline output: the snippet is escaped as plain text and
+# only these markers become <mark>, so nothing in a provision's text or the query can inject markup.
+_MARK_START, _MARK_STOP = "\ue000", "\ue001"
+MAX_QUERY_CHARS = 200
+
+
+def highlight(snippet: str):
+    escaped = escape(snippet or "")
+    return mark_safe(escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>"))  # escaped above
+
+
+def search_provisions(query_text: str, *, all_editions=False, max_provisions=30, max_rows=300):
+    """Ranked full-text matches grouped by provision: [{"provision", "hits": [version, ...]}], best first.
+
+    Two queries whatever the size of the library: the ranked matches, then highlighted snippets for only
+    the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30 rows)."""
+    query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=SEARCH_CONFIG)
+    versions = ProvisionVersion.objects.published().filter(search_vector=query)
+    if all_editions:
+        versions = versions.filter(edition__translation_of__isnull=True)
+    else:
+        versions = versions.filter(edition__in=Edition.objects.current())
+    ranked = (
+        versions.annotate(rank=SearchRank(F("search_vector"), query))
+        .select_related("edition__guideline", "provision")
+        .defer("body", "body_html", "body_text", "search_vector")
+        .order_by("-rank", "-edition__published_on", "pk")[:max_rows]
+    )
+    groups = {}
+    for version in ranked:
+        group = groups.get(version.provision_id)
+        if group is None:
+            if len(groups) == max_provisions:
+                continue
+            group = groups[version.provision_id] = {"provision": version.provision, "hits": []}
+        group["hits"].append(version)
+    if not groups:
+        return []
+    options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": SEARCH_CONFIG}
+    snippets = {
+        row["pk"]: row
+        for row in ProvisionVersion.objects.filter(pk__in=[g["hits"][0].pk for g in groups.values()])
+        .annotate(
+            heading_snippet=SearchHeadline("heading", query, highlight_all=True, **options),
+            body_snippet=SearchHeadline("body_text", query, max_fragments=2, max_words=30, min_words=12, **options),
+        )
+        .values("pk", "heading_snippet", "body_snippet")
+    }
+    for group in groups.values():
+        first = group["hits"][0]
+        first.heading_html = highlight(snippets[first.pk]["heading_snippet"])
+        first.snippet_html = highlight(snippets[first.pk]["body_snippet"])
+    return list(groups.values())

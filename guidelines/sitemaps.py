@@ -1,0 +1,45 @@
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from guidelines.models import Edition, ProvisionVersion
+
+
+class EditionSitemap(Sitemap):
+    changefreq = "yearly"
+    priority = 0.7
+
+    def items(self):
+        return (
+            Edition.objects.published().select_related("guideline").order_by("guideline__order", "published_on", "pk")
+        )
+
+    def lastmod(self, item):
+        return item.published_on
+
+
+class ProvisionSitemap(Sitemap):
+    """Every provision's pinned URL in every published edition: each is a stable, citable page."""
+
+    changefreq = "yearly"
+    priority = 0.5
+    limit = 5000
+
+    def items(self):
+        return (
+            ProvisionVersion.objects.published()
+            .select_related("edition__guideline", "provision")
+            .order_by("edition__guideline__order", "edition__published_on", "edition_id", "order", "pk")
+        )
+
+    def location(self, item):
+        return reverse(
+            "guidelines:provision",
+            kwargs={
+                "guideline": item.edition.guideline.slug,
+                "edition": item.edition.slug,
+                "provision": item.provision.slug,
+            },
+        )
+
+    def lastmod(self, item):
+        return item.edition.published_on
