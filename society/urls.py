@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
@@ -26,5 +27,8 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+# Staff sign in through allauth like everyone (rate limits, MFA), never through the admin's own form;
+# a signed-in non-staff account gets the 403 page.
+admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = settings.SOCIETY_NAME
 admin.site.site_title = settings.SOCIETY_SHORT_NAME
