@@ -114,5 +114,5 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
         if obj.pk is None:
             return "—"
         state = _("set") if obj.has_usable_password() else _("not set (sign-in by ORCID or disabled)")
-        url = reverse("admin:members_user_password_change", args=[obj.pk])
+        url = reverse("admin:auth_user_password_change", args=[obj.pk])
         return format_html('{} · <a href="{}">{}</a>', state, url, _("set a new password"))

@@ -18,10 +18,8 @@ class StaffAdminGateMiddleware:
     def __call__(self, request):
         admin_prefix = reverse("admin:index")
         user = getattr(request, "user", None)
-        if request.path.startswith(admin_prefix) and user is not None and user.is_authenticated and user.is_staff:
-            if not is_mfa_enabled(user):
-                messages.warning(
-                    request, _("Staff accounts need two-factor authentication. Set it up to open the admin.")
-                )
-                return redirect("mfa_activate_totp")
+        is_staff = user is not None and user.is_authenticated and user.is_staff
+        if is_staff and request.path.startswith(admin_prefix) and not is_mfa_enabled(user):
+            messages.warning(request, _("Staff accounts need two-factor authentication. Set it up to open the admin."))
+            return redirect("mfa_activate_totp")
         return self.get_response(request)

@@ -8,6 +8,10 @@ from django.views.generic import TemplateView
 from society import views
 from society.sitemaps import sitemaps
 
+# Staff sign in through allauth like everyone (rate limits, MFA), never through the admin's own form;
+# a signed-in non-staff account gets the 403 page.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("about/", views.AboutView.as_view(), name="about"),
@@ -27,8 +31,5 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-# Staff sign in through allauth like everyone (rate limits, MFA), never through the admin's own form;
-# a signed-in non-staff account gets the 403 page.
-admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = settings.SOCIETY_NAME
 admin.site.site_title = settings.SOCIETY_SHORT_NAME
