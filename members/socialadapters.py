@@ -5,6 +5,7 @@
 
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 
+from members.models import User
 from members.services.accounts import user_orcid_link
 from members.validators import orcid_checksum_ok, orcid_normalise
 
@@ -34,11 +35,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return initial
 
     def save_user(self, request, sociallogin, form=None):
-        user = super().save_user(request, sociallogin, form=form)
+        # Signing up with ORCID proves the iD: store it with the new account (unless another account holds it,
+        # which staff settle by hand).
         orcid = orcid_from_sociallogin(sociallogin)
-        if orcid:
-            user_orcid_link(user=user, orcid=orcid)
-        return user
+        if orcid and not User.objects.filter(orcid=orcid).exists():
+            sociallogin.user.orcid = orcid
+        return super().save_user(request, sociallogin, form=form)
 
 
 def on_social_account_added(sender, request, sociallogin, **kwargs):

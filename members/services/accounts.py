@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Membership, Order, User
 from members.models.memberships import society_today
+from members.validators import validate_orcid
 
 MESSAGE_STAFF_CANNOT_BE_ERASED = _(
     "Staff accounts cannot be erased from the member area. Remove the staff status in the admin first."
@@ -70,8 +71,8 @@ def user_orcid_link(*, user: User, orcid: str) -> bool:
         return True
     if User.objects.filter(orcid=orcid).exclude(pk=user.pk).exists():
         return False
+    validate_orcid(orcid)
     user.orcid = orcid
-    user.full_clean(exclude=["password"])
     user.save(update_fields=["orcid"])
     return True
 
