@@ -3,10 +3,13 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _sync_staff_groups(sender, apps, using="default", **kwargs):
+def _sync_staff_groups(sender, apps=None, **kwargs):
+    from django.apps import apps as global_apps
+
     from members.services.accounts import groups_sync
 
-    # post_migrate runs once per app; the historical `apps` only has auth when auth is migrated.
+    # `flush` (after transactional tests) sends post_migrate without a historical `apps`.
+    apps = apps or global_apps
     try:
         apps.get_model("auth", "Permission")
     except LookupError:

@@ -158,6 +158,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
+MFA_TOTP_PERIOD = 30
 MFA_REAUTHENTICATION_REQUIRED = True
 
 # Sign in with ORCID only when the society has registered a client with ORCID.
