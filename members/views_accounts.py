@@ -6,6 +6,7 @@ from allauth.account.decorators import reauthentication_required, verified_email
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Collate
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +21,7 @@ from members.models import User
 from members.services.accounts import user_erase, user_export_data, user_profile_update
 
 DIRECTORY_PAGE_SIZE = 25
+NAME_COLLATION = "und-x-icu"
 
 
 @method_decorator(verified_email_required, name="dispatch")
@@ -87,7 +89,10 @@ class DirectoryView(ListView):
         country = self.request.GET.get("country", "")
         if country in dict(countries):
             people = people.filter(country=country)
-        return people.only("full_name", "institution", "country", "orcid").order_by("full_name", "pk")
+        # ICU's root collation sorts "Åsa" beside "Asa" and groups scripts, instead of ordering by code point.
+        return people.only("full_name", "institution", "country", "orcid").order_by(
+            Collate("full_name", NAME_COLLATION), "pk"
+        )
 
     def get_context_data(self, **kwargs):
         query = self.request.GET.copy()

@@ -146,3 +146,11 @@ def test_directory_runs_the_same_number_of_queries_for_10_and_1000_members(clien
     assert small == large
     assert small <= 8
     assert shown > 0
+
+
+def test_directory_sorts_names_by_the_unicode_collation(client):
+    client.force_login(current_member())
+    for name in ["Zoë Dubois", "Åsa Lindqvist", "Ana Silva", "Σωκράτης Παπαδόπουλος", "Émile Roux"]:
+        current_member(full_name=name, directory_visible=True)
+    names = [person.full_name for person in client.get(DIRECTORY).context["people"]]
+    assert names == ["Ana Silva", "Åsa Lindqvist", "Émile Roux", "Zoë Dubois", "Σωκράτης Παπαδόπουλος"]
