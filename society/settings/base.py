@@ -157,7 +157,6 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
 MFA_TOTP_PERIOD = 30
 MFA_REAUTHENTICATION_REQUIRED = True
 
@@ -271,6 +270,8 @@ LOGGING = {
 # --- The society ------------------------------------------------------------
 SOCIETY_NAME = env.str("SOCIETY_NAME", default="International Society for Stem Cell Science")
 SOCIETY_SHORT_NAME = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
+# The account name authenticator apps show next to the code.
+MFA_TOTP_ISSUER = SOCIETY_SHORT_NAME
 
 # The email login is unique case-insensitively (constraint user_email_ci_unique on Lower(email)),
 # which is stricter than the plain unique=True this check looks for.

@@ -104,3 +104,22 @@ def test_mfa_login_step_is_accessible(page, axe):
     log_in(page, member.email)
     page.wait_for_url("**/accounts/2fa/authenticate/")
     axe(page)
+
+
+@pytest.mark.parametrize("has_access", [True, False], ids=["member", "lapsed"])
+def test_directory_pages_have_no_accessibility_violations(page, axe, has_access):
+    import datetime
+
+    from tests.factories import MembershipFactory, TermFactory
+
+    viewer = UserFactory()
+    listed = UserFactory(full_name="Nguyễn Thị Minh Khai", directory_visible=True, orcid="0000-0002-1825-0097")
+    offset = datetime.timedelta(days=200 if has_access else -200)
+    for user in (viewer, listed):
+        TermFactory(membership=MembershipFactory(user=user), end=datetime.date.today() + offset)
+    log_in(page, viewer.email)
+    page.wait_for_url("**/")
+    page.goto("/membership/directory/?q=nguyen")
+    assert page.locator("h1").count() == 1
+    assert page.get_by_text("Nguyễn Thị Minh Khai").is_visible() is has_access
+    axe(page)
