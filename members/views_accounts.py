@@ -22,6 +22,7 @@ from members.services.accounts import user_erase, user_export_data, user_profile
 
 DIRECTORY_PAGE_SIZE = 25
 NAME_COLLATION = "und-x-icu"
+SEARCH_MAX_LENGTH = 200
 
 
 @method_decorator(verified_email_required, name="dispatch")
@@ -30,7 +31,8 @@ class ProfileView(FormView):
     form_class = ProfileForm
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.request.user}
+        # A fresh copy: an invalid form must not leave its values on request.user for the rest of the page.
+        return {**super().get_form_kwargs(), "instance": User.objects.get(pk=self.request.user.pk)}
 
     def form_valid(self, form):
         user_profile_update(user=self.request.user, data=form.cleaned_data)
@@ -85,7 +87,7 @@ class DirectoryView(ListView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        people = User.objects.in_directory().matching(self.request.GET.get("q", ""))
+        people = User.objects.in_directory().matching(self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH])
         country = self.request.GET.get("country", "")
         if country in dict(countries):
             people = people.filter(country=country)

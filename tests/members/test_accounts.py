@@ -299,3 +299,21 @@ def test_email_change_page_requires_reauthentication(client, member):
     response = client.post(reverse("account_email"), {"action_add": "", "email": "new@lab.example"})
     assert response.status_code == 302
     assert re.match(r"^/accounts/reauthenticate/", response["Location"])
+
+
+def test_each_staff_group_sees_only_its_own_admin_sections(client):
+    groups_sync()
+    editor = StaffFactory()
+    editor.groups.add(Group.objects.get(name="Editors"))
+    activate_totp(editor)
+    membership_staff = StaffFactory()
+    membership_staff.groups.add(Group.objects.get(name="Membership staff"))
+    activate_totp(membership_staff)
+
+    client.force_login(editor)
+    assert client.get("/admin/members/user/").status_code == 403
+    assert "/admin/members/user/" not in client.get("/admin/").content.decode()
+
+    client.force_login(membership_staff)
+    assert client.get("/admin/members/user/").status_code == 200
+    assert "/admin/members/user/" in client.get("/admin/").content.decode()
