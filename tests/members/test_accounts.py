@@ -317,3 +317,20 @@ def test_each_staff_group_sees_only_its_own_admin_sections(client):
     client.force_login(membership_staff)
     assert client.get("/admin/members/user/").status_code == 200
     assert "/admin/members/user/" in client.get("/admin/").content.decode()
+
+
+def test_changed_email_replaces_the_login_only_once_verified(client, member):
+    old_email = member.email
+    client.post(LOGIN_URL, {"login": old_email, "password": DEFAULT_PASSWORD})
+    client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD})
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "new@lab.example"})
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.email == old_email
+    assert EmailAddress.objects.get(email="new@lab.example").verified is False
+
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", mail.outbox[-1].body).group(1)
+    client.post(link)
+    member.refresh_from_db()
+    assert member.email == "new@lab.example"
+    assert not EmailAddress.objects.filter(email=old_email).exists()
