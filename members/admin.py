@@ -92,6 +92,14 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "country", "password1", "password2"]}),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Membership staff edit members, not privileges: otherwise anyone with change_user could make
+            # themselves a superuser.
+            fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return fields
+
     def get_queryset(self, request):
         verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
         mfa = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)

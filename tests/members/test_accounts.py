@@ -334,3 +334,19 @@ def test_changed_email_replaces_the_login_only_once_verified(client, member):
     member.refresh_from_db()
     assert member.email == "new@lab.example"
     assert not EmailAddress.objects.filter(email=old_email).exists()
+
+
+def test_membership_staff_cannot_grant_themselves_privileges(client):
+    groups_sync()
+    clerk = StaffFactory()
+    clerk.groups.add(Group.objects.get(name="Membership staff"))
+    activate_totp(clerk)
+    client.force_login(clerk)
+    url = f"/admin/members/user/{clerk.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update({"is_superuser": "on", "is_staff": "on", "country": "DE", "language": "en"})
+    response = client.post(url, data)
+    assert response.status_code == 302
+    clerk.refresh_from_db()
+    assert clerk.is_superuser is False
