@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.models import User
+from members.validators import orcid_normalise
 
 
 class VerifiedEmailFilter(admin.SimpleListFilter):
@@ -99,6 +100,12 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
             # themselves a superuser.
             fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return fields
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff paste ORCID iDs as URLs ("https://orcid.org/0000-…"); search for the stored form.
+        if "orcid.org/" in search_term.lower():
+            search_term = orcid_normalise(search_term)
+        return super().get_search_results(request, queryset, search_term)
 
     def get_queryset(self, request):
         verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)

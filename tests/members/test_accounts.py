@@ -223,6 +223,9 @@ def test_user_admin_filters_search_and_never_shows_the_password_hash(client, dja
     )
     assert unverified in client.get("/admin/members/user/?verified_email=no").context["cl"].result_list
     assert list(client.get("/admin/members/user/?q=0000-0002-1825-0097").context["cl"].result_list) == [with_mfa]
+    by_url = client.get("/admin/members/user/", {"q": "https://orcid.org/0000-0002-1825-0097"})
+    assert list(by_url.context["cl"].result_list) == [with_mfa]
+    assert list(client.get("/admin/members/user/", {"q": "σωκράτης"}).context["cl"].result_list) == [with_mfa]
 
     change = client.get(f"/admin/members/user/{with_mfa.pk}/change/").content.decode()
     assert with_mfa.password not in change
