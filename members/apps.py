@@ -1,8 +1,32 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _sync_staff_groups(sender, apps=None, **kwargs):
+    from django.apps import apps as global_apps
+
+    from members.services.accounts import groups_sync
+
+    # `flush` (after transactional tests) sends post_migrate without a historical `apps`.
+    apps = apps or global_apps
+    try:
+        apps.get_model("auth", "Permission")
+    except LookupError:
+        return
+    groups_sync(apps=apps)
 
 
 class MembersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self):
+        from allauth.socialaccount.signals import social_account_added
+
+        from members.socialadapters import on_social_account_added
+
+        social_account_added.connect(on_social_account_added, dispatch_uid="members_orcid_link")
+        # Groups get the permissions of every model that exists, including models other apps add later.
+        post_migrate.connect(_sync_staff_groups, dispatch_uid="members_groups_sync")

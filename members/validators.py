@@ -1,4 +1,5 @@
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -38,3 +39,26 @@ def validate_orcid(value: str) -> None:
         raise ValidationError(MESSAGE_ORCID_FORMAT, code="orcid_format")
     if not orcid_checksum_ok(value):
         raise ValidationError(MESSAGE_ORCID_CHECKSUM, code="orcid_checksum")
+
+
+MESSAGE_NAME_MARKUP = _("Names cannot contain the characters < or >.")
+MESSAGE_NAME_CONTROL = _("Names cannot contain control characters.")
+# Characters that only ever appear in names as an attempt to inject markup; apostrophes, hyphens,
+# dots and every letter of every script stay allowed ("O'Brien-Løvås", "山中 伸弥").
+NAME_FORBIDDEN = re.compile(r"[<>]")
+# Zero-width (non-)joiners and direction marks are part of correctly typed Persian, Arabic and Indic names.
+NAME_ALLOWED_FORMAT_CHARS = frozenset("\u200c\u200d\u200e\u200f")
+
+
+def person_name_normalise(value: str) -> str:
+    """NFC-normalise and collapse runs of whitespace, so "Nguyễn" typed on two keyboards compares equal."""
+    return " ".join(unicodedata.normalize("NFC", value or "").split())
+
+
+def validate_person_name(value: str) -> None:
+    if NAME_FORBIDDEN.search(value or ""):
+        raise ValidationError(MESSAGE_NAME_MARKUP, code="name_markup")
+    if any(
+        unicodedata.category(char) in {"Cc", "Cf"} and char not in NAME_ALLOWED_FORMAT_CHARS for char in value or ""
+    ):
+        raise ValidationError(MESSAGE_NAME_CONTROL, code="name_control")

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
@@ -5,6 +6,10 @@ from django.urls import include, path
 
 from society import views
 from society.sitemaps import sitemaps
+
+# Staff sign in through allauth like everyone (rate limits, MFA), never through the admin's own form;
+# a signed-in non-staff account gets the 403 page.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -10,9 +11,45 @@ from simple_history.models import HistoricalRecords
 from members.validators import validate_orcid
 
 
+class ImmutableUnaccent(models.Func):
+    """society_unaccent(text): unaccent() declared IMMUTABLE (migration 0003), so it can back an index."""
+
+    function = "society_unaccent"
+    output_field = models.TextField()
+
+
+def search_key(expression):
+    """The accent- and case-free form names and institutions are searched by ("Nguyễn" -> "nguyen")."""
+    return ImmutableUnaccent(Lower(expression))
+
+
 class UserQuerySet(models.QuerySet):
     def with_email(self, email: str):
         return self.filter(email__iexact=email.strip())
+
+    def not_erased(self):
+        return self.filter(erased_at__isnull=True)
+
+    def in_directory(self, today=None):
+        """Members who opted in and whose own membership currently gives access (active, expiring, grace)."""
+        from members.models.memberships import Membership
+
+        return self.filter(
+            directory_visible=True,
+            is_active=True,
+            erased_at__isnull=True,
+            pk__in=Membership.objects.with_access(today).values("user_id"),
+        )
+
+    def matching(self, query: str):
+        """Name or institution contains `query`, ignoring case and accents (uses the trigram indexes)."""
+        query = (query or "").strip()
+        if not query:
+            return self
+        needle = search_key(models.Value(query))
+        return self.annotate(name_key=search_key("full_name"), institution_key=search_key("institution")).filter(
+            models.Q(name_key__contains=needle) | models.Q(institution_key__contains=needle)
+        )
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -83,6 +120,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Other members can see your name, institution, country and ORCID iD."),
     )
     profile_updated_at = models.DateTimeField(_("profile last updated"), null=True, blank=True)
+    # Set when the member asked for erasure: the row stays (memberships and orders point to it), anonymised.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -103,9 +142,16 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.UniqueConstraint(fields=["orcid"], condition=~models.Q(orcid=""), name="user_orcid_unique"),
         ]
-        indexes = [models.Index(Lower("full_name"), name="user_full_name_lower")]
+        indexes = [
+            models.Index(Lower("full_name"), name="user_full_name_lower"),
+            # Directory search: "contains" on the accent-free key is a LIKE '%…%' these trigram indexes serve.
+            GinIndex(OpClass(search_key("full_name"), name="gin_trgm_ops"), name="user_full_name_trgm"),
+            GinIndex(OpClass(search_key("institution"), name="gin_trgm_ops"), name="user_institution_trgm"),
+        ]
 
     def __str__(self):
+        if self.erased_at:
+            return str(_("Erased member #%(id)s") % {"id": self.pk})
         return self.full_name or self.email
 
     def get_full_name(self):

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "members.middleware.StaffAdminGateMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -127,11 +128,56 @@ LOGIN_REDIRECT_URL = "/"
 
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "members.forms_accounts.SignupForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-# allauth's default rate limits stay on; they count in the Redis cache shared by all web processes.
+# Members may verify by clicking the emailed link or by typing the code it contains (useful when
+# a corporate mail scanner opens links first, or when reading email on another device).
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = env.bool("ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED", default=False)
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = env.bool("ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED", default=False)
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# A changed address only replaces the old one once the new one is verified.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Login, sign-up and reset answer the same whether or not an address has an account.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# allauth's default rate limits stay on (listed here to be visible); they count in the Redis cache
+# shared by every web process, and an exceeded limit answers with templates/429.html.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_PERIOD = 30
+MFA_REAUTHENTICATION_REQUIRED = True
+
+# Sign in with ORCID only when the society has registered a client with ORCID.
+ORCID_CLIENT_ID = env.str("ORCID_CLIENT_ID", default="")
+ORCID_SECRET = env.str("ORCID_SECRET", default="")
+SOCIALACCOUNT_ADAPTER = "members.socialadapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+# ORCID rarely shares an email address: always show the form that asks for one (and the name/country).
+SOCIALACCOUNT_AUTO_SIGNUP = False
+
+SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_PROVIDERS = {}
+if ORCID_CLIENT_ID and ORCID_SECRET:
+    SOCIALACCOUNT_PROVIDERS["orcid"] = {
+        # "sandbox.orcid.org" while testing against ORCID's sandbox.
+        "BASE_DOMAIN": env.str("ORCID_BASE_DOMAIN", default="orcid.org"),
+        "MEMBER_API": env.bool("ORCID_MEMBER_API", default=False),
+        "APPS": [{"client_id": ORCID_CLIENT_ID, "secret": ORCID_SECRET, "key": ""}],
+    }
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -224,6 +270,8 @@ LOGGING = {
 # --- The society ------------------------------------------------------------
 SOCIETY_NAME = env.str("SOCIETY_NAME", default="International Society for Stem Cell Science")
 SOCIETY_SHORT_NAME = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
+# The account name authenticator apps show next to the code.
+MFA_TOTP_ISSUER = SOCIETY_SHORT_NAME
 
 # The email login is unique case-insensitively (constraint user_email_ci_unique on Lower(email)),
 # which is stricter than the plain unique=True this check looks for.

@@ -1,0 +1,109 @@
+"""Forms of the account area: sign-up fields added to allauth's forms, the profile, and account deletion.
+
+This module is imported by allauth.account.forms (ACCOUNT_SIGNUP_FORM_CLASS) while that module loads,
+so it must not import allauth's forms at the top level.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
+
+from members.models import User
+from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
+
+FULL_NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
+
+
+class PersonNameField(forms.CharField):
+    """A name in any script: NFC-normalised, whitespace collapsed, no markup characters."""
+
+    default_validators = [validate_person_name]
+
+    def to_python(self, value):
+        return person_name_normalise(super().to_python(value))
+
+
+class OrcidField(forms.CharField):
+    """Accepts what members paste (https://orcid.org/… URL, spaces, lowercase x); stores 0000-0000-0000-000X."""
+
+    default_validators = [validate_orcid]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return orcid_normalise(value) if value else value
+
+
+class SignupForm(forms.Form):
+    """The fields allauth's sign-up forms (email and ORCID sign-up) add to email and password."""
+
+    full_name = PersonNameField(
+        label=_("Full name"),
+        max_length=FULL_NAME_MAX_LENGTH,
+        help_text=_("As you would like it to appear on certificates and in the directory, in any script."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    country = LazyTypedChoiceField(
+        label=_("Country"),
+        choices=[("", "—")] + list(countries),
+        help_text=_("Where you work. It sets your membership dues band."),
+        widget=forms.Select(attrs={"autocomplete": "country"}),
+    )
+
+    field_order = ["email", "full_name", "country", "password1", "password2"]
+
+    def signup(self, request, user):
+        # allauth has already saved the user with email and password; add what it does not know about.
+        from members.services.accounts import user_signup_complete
+
+        user_signup_complete(user=user, full_name=self.cleaned_data["full_name"], country=self.cleaned_data["country"])
+
+
+class ProfileForm(forms.ModelForm):
+    full_name = PersonNameField(label=_("Full name"), max_length=FULL_NAME_MAX_LENGTH)
+    preferred_name = PersonNameField(
+        label=_("Preferred name"),
+        max_length=User._meta.get_field("preferred_name").max_length,
+        required=False,
+        help_text=User._meta.get_field("preferred_name").help_text,
+    )
+    orcid = OrcidField(
+        label=_("ORCID iD"), help_text=_("For example 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097.")
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "full_name",
+            "preferred_name",
+            "country",
+            "institution",
+            "position",
+            "orcid",
+            "language",
+            "directory_visible",
+        ]
+        help_texts = {"country": _("Where you work. A change applies to your next dues payment.")}
+
+
+class AccountDeleteForm(forms.Form):
+    confirmation = forms.CharField(
+        label=_("Type your email address to confirm"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_confirmation(self):
+        value = self.cleaned_data["confirmation"].strip()
+        if value.lower() != self.user.email.lower():
+            raise forms.ValidationError(_("This is not the email address of your account."), code="confirmation")
+        return value

@@ -1,0 +1,236 @@
+"""Writes and exports about accounts: sign-up completion, profile edits, ORCID links, export and erasure."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
+from django.apps import apps as global_apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Membership, Order, User
+from members.models.memberships import society_today
+from members.validators import validate_orcid
+
+MESSAGE_STAFF_CANNOT_BE_ERASED = _(
+    "Staff accounts cannot be erased from the member area. Remove the staff status in the admin first."
+)
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+PROFILE_FIELDS = (
+    "full_name",
+    "preferred_name",
+    "country",
+    "institution",
+    "position",
+    "orcid",
+    "language",
+    "directory_visible",
+)
+
+
+@transaction.atomic
+def user_signup_complete(*, user: User, full_name: str, country: str) -> User:
+    """Store the sign-up form's own fields on the account allauth has just created."""
+    user.full_name = full_name
+    user.country = country
+    user.profile_updated_at = timezone.now()
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["full_name", "country", "profile_updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
+    """Save the profile fields of a validated ProfileForm. The next dues price reads the saved country."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = [field for field in PROFILE_FIELDS if field in data and getattr(user, field) != data[field]]
+    for field in changed:
+        setattr(user, field, data[field])
+    user.profile_updated_at = timezone.now()
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=[*changed, "profile_updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_orcid_link(*, user: User, orcid: str) -> bool:
+    """Fill the member's ORCID iD from a signed-in ORCID account (proof of ownership).
+
+    Leaves the field alone when another account already claims the same iD: that conflict is for staff to
+    settle, not for an automatic overwrite. Returns whether the iD was stored.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.orcid == orcid:
+        return True
+    if User.objects.filter(orcid=orcid).exclude(pk=user.pk).exists():
+        return False
+    validate_orcid(orcid)
+    user.orcid = orcid
+    user.save(update_fields=["orcid"])
+    return True
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def user_export_data(*, user: User) -> dict[str, Any]:
+    """Everything held about one member, as JSON-ready data (GDPR access and portability).
+
+    Other parts of the portal add their own section by adding a key here (e.g. "emails_sent").
+    Secrets (password hash, MFA secrets, OAuth tokens) are never exported.
+    """
+    data: dict[str, Any] = {
+        "generated_at": _iso(timezone.now()),
+        "account": {
+            "id": user.pk,
+            "email": user.email,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+            "is_active": user.is_active,
+            "has_usable_password": user.has_usable_password(),
+            "mfa_methods": sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True)),
+        },
+        "email_addresses": [
+            {"email": address.email, "verified": address.verified, "primary": address.primary}
+            for address in EmailAddress.objects.filter(user=user).order_by("email")
+        ],
+        "profile": {
+            "full_name": user.full_name,
+            "preferred_name": user.preferred_name,
+            "country": user.country.code if user.country else "",
+            "institution": user.institution,
+            "position": user.position,
+            "orcid": user.orcid,
+            "language": user.language,
+            "directory_visible": user.directory_visible,
+            "profile_updated_at": _iso(user.profile_updated_at),
+        },
+        "social_accounts": [
+            {"provider": account.provider, "uid": account.uid, "date_joined": _iso(account.date_joined)}
+            for account in SocialAccount.objects.filter(user=user).order_by("provider", "uid")
+        ],
+        "membership": None,
+        "orders": [],
+    }
+    membership = Membership.objects.with_status(society_today()).filter(user=user).first()
+    if membership is not None:
+        data["membership"] = {
+            "created_at": _iso(membership.created_at),
+            "status": membership.status,
+            "cancelled_at": _iso(membership.cancelled_at),
+            "cancel_reason": membership.cancel_reason,
+            "terms": [
+                {
+                    "membership_type": term.membership_type.name,
+                    "start": _iso(term.start),
+                    "end": _iso(term.end),
+                    "order": term.order.number if term.order_id else None,
+                }
+                for term in membership.terms.select_related("membership_type", "order").order_by("start")
+            ],
+        }
+        data["orders"] = [
+            {
+                "number": order.number,
+                "membership_type": order.membership_type.name,
+                "country": order.country.code if order.country else "",
+                "band": order.band,
+                "amount": str(order.amount),
+                "currency": order.currency,
+                "status": order.status,
+                "payment_method": order.provider,
+                "created_at": _iso(order.created_at),
+                "paid_at": _iso(order.paid_at),
+            }
+            for order in Order.objects.filter(membership=membership).select_related("membership_type")
+        ]
+    return data
+
+
+@transaction.atomic
+def user_erase(*, user: User) -> User:
+    """Erase a member's personal data at their request, keeping the society's financial records.
+
+    The row is kept, because memberships, terms and orders (amounts, dates, numbers: records the society must
+    keep) point to it through PROTECT keys; every personal field is blanked, login disabled, email addresses,
+    social logins and MFA devices deleted, and the change history holding the old values purged.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_staff or user.is_superuser:
+        raise ValidationError(MESSAGE_STAFF_CANNOT_BE_ERASED, code="staff")
+    if user.erased_at:
+        return user
+
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    Order.objects.filter(created_by=user).update(created_by=None)
+
+    user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
+    user.full_name = ""
+    user.preferred_name = ""
+    user.institution = ""
+    user.position = ""
+    user.orcid = ""
+    user.country = ""
+    user.directory_visible = False
+    user.is_active = False
+    user.set_unusable_password()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user.erased_at = timezone.now()
+    user.profile_updated_at = user.erased_at
+    # Earlier history rows hold the personal values; the save below writes one anonymised row.
+    user.history.all().delete()
+    user.save()
+    return user
+
+
+# Which admin sections each staff group works in: app label -> model name patterns.
+# Models that do not exist yet (news, payments) are picked up on the next migrate.
+STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Membership staff": {
+        "members": ("*",),
+        "payments": ("*",),
+        "account": ("emailaddress",),
+        "socialaccount": ("socialaccount",),
+    },
+    "Editors": {
+        "guidelines": ("*",),
+        "news": ("*",),
+        "society": ("news*",),
+    },
+}
+
+
+@transaction.atomic
+def groups_sync(*, apps=global_apps) -> dict[str, int]:
+    """Create the staff groups and set their permissions to exactly those of STAFF_GROUPS. Idempotent.
+
+    Runs after every migrate (members.apps), so models added later by other apps join their group.
+    Returns the number of permissions per group.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    result = {}
+    for group_name, sections in STAFF_GROUPS.items():
+        group, _created = Group.objects.get_or_create(name=group_name)
+        wanted = []
+        permissions = Permission.objects.filter(content_type__app_label__in=list(sections)).select_related(
+            "content_type"
+        )
+        for permission in permissions:
+            patterns = sections[permission.content_type.app_label]
+            if any(fnmatch.fnmatch(permission.content_type.model, pattern) for pattern in patterns):
+                wanted.append(permission)
+        group.permissions.set(wanted)
+        result[group_name] = len(wanted)
+    return result

@@ -1,0 +1,50 @@
+"""allauth's social-account adapter: ORCID sign-in fills the member's name and ORCID iD.
+
+(The account adapter, which routes account emails through the outbox, lives in members/adapters.py.)
+"""
+
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+from members.models import User
+from members.services.accounts import user_orcid_link
+from members.validators import orcid_checksum_ok, orcid_normalise
+
+ORCID_PROVIDER = "orcid"
+
+
+def orcid_from_sociallogin(sociallogin) -> str:
+    """The ORCID iD the provider vouched for, normalised, or "" if it is not a well-formed iD."""
+    if sociallogin.account.provider != ORCID_PROVIDER:
+        return ""
+    orcid = orcid_normalise(sociallogin.account.uid)
+    return orcid if len(orcid) == 19 and orcid_checksum_ok(orcid) else ""
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        # ORCID gives names as given-names + family-name; we keep one full name (and the member can edit it).
+        full_name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part)
+        if full_name and not user.full_name:
+            user.full_name = full_name[:200]
+        return user
+
+    def get_signup_form_initial_data(self, sociallogin):
+        initial = super().get_signup_form_initial_data(sociallogin)
+        initial["full_name"] = sociallogin.user.full_name
+        return initial
+
+    def save_user(self, request, sociallogin, form=None):
+        # Signing up with ORCID proves the iD: store it with the new account (unless another account holds it,
+        # which staff settle by hand).
+        orcid = orcid_from_sociallogin(sociallogin)
+        if orcid and not User.objects.filter(orcid=orcid).exists():
+            sociallogin.user.orcid = orcid
+        return super().save_user(request, sociallogin, form=form)
+
+
+def on_social_account_added(sender, request, sociallogin, **kwargs):
+    """Connecting ORCID to an existing account (allauth's social_account_added signal) fills `orcid`."""
+    orcid = orcid_from_sociallogin(sociallogin)
+    if orcid:
+        user_orcid_link(user=sociallogin.user, orcid=orcid)
