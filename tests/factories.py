@@ -2,6 +2,7 @@ import datetime
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from members.models import Membership, MembershipType, Term, User
 
@@ -34,6 +35,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     email = factory.Sequence(lambda n: f"staff{n}@society.example")
     is_staff = True
+
+    @factory.post_generation
+    def mfa(obj, create, extracted, **kwargs):
+        # Staff must have two-factor authentication to open the admin; a test about its absence says mfa=False.
+        if create and extracted is not False:
+            TOTP.activate(obj, generate_totp_secret())
 
 
 class MembershipTypeFactory(factory.django.DjangoModelFactory):
