@@ -44,11 +44,15 @@ class NewsArticleAdmin(SimpleHistoryAdmin):
     date_hierarchy = "publish_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
+    autocomplete_fields = ["related_editions"]
     readonly_fields = ["preview_link", "created_at", "updated_at"]
     actions = ["publish_selected", "unpublish_selected"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "summary", "body", "preview_link"]}),
-        (_("Publication"), {"fields": ["status", "publish_at", "audience", "pinned", "topics", "author"]}),
+        (
+            _("Publication"),
+            {"fields": ["status", "publish_at", "audience", "pinned", "topics", "related_editions", "author"]},
+        ),
         (_("Image"), {"fields": ["image", "image_alt"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]

@@ -99,6 +99,14 @@ class NewsArticle(RenderedBodyMixin, models.Model):
         help_text=_("Required with an image: what it shows, for readers who cannot see it."),
     )
     topics = models.ManyToManyField(Topic, blank=True, related_name="articles", verbose_name=_("topics"))
+    related_editions = models.ManyToManyField(
+        "guidelines.Edition",
+        blank=True,
+        related_name="news_articles",
+        verbose_name=_("related guideline editions"),
+        limit_choices_to={"status": "published"},
+        help_text=_("Editions this article announces or discusses; linked at the end of the article."),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

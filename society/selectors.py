@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from guidelines.models import Edition
 from members.access import membership_status_for_user
 from members.models import Membership, MembershipStatus
 
@@ -64,13 +64,5 @@ def call_to_action_for(user) -> CallToAction:
 
 
 def current_guideline_editions():
-    """The current edition of each guideline, when the guidelines library offers `Edition.objects.current()`.
-
-    The library is built alongside this page; until its models exist the home page links to /guidelines/.
-    """
-    try:
-        edition_model = apps.get_model("guidelines", "Edition")
-    except LookupError:
-        return None
-    current = getattr(edition_model.objects, "current", None)
-    return list(current()) if current else None
+    """The current edition of each guideline, in the library's order, with its guideline loaded."""
+    return list(Edition.objects.current().select_related("guideline").order_by("guideline__order", "guideline__title"))

@@ -1,5 +1,6 @@
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -8,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
+from guidelines.models import Edition
 from members.access import has_member_access
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
@@ -83,7 +85,11 @@ class NewsDetailView(DetailView):
     preview = False
 
     def get_queryset(self):
-        return NewsArticle.objects.published().select_related("author").prefetch_related("topics")
+        return (
+            NewsArticle.objects.published()
+            .select_related("author")
+            .prefetch_related("topics", Prefetch("related_editions", Edition.objects.select_related("guideline")))
+        )
 
     def get_context_data(self, **kwargs):
         article = self.object

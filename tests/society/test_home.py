@@ -113,3 +113,18 @@ def test_home_query_count_does_not_grow_with_articles_or_members(client, django_
     with django_assert_max_num_queries(6):
         response = client.get("/")
     assert len(response.context["latest_news"]) == 3
+
+
+def test_home_lists_the_current_edition_of_each_guideline_in_fixed_queries(client, django_assert_max_num_queries):
+    from tests.guidelines.factories import GuidelineFactory, build_edition
+
+    for index in range(5):
+        guideline = GuidelineFactory(title=f"Guideline {index}")
+        build_edition(guideline=guideline, label="2016", provisions=3, published_on=datetime.date(2016, 5, 1))
+        build_edition(guideline=guideline, label="2021", provisions=3, published_on=datetime.date(2021, 5, 1))
+    client.get("/")  # fills the figures cache
+    with django_assert_max_num_queries(6):
+        body = client.get("/").content.decode()
+    assert body.count("2021 edition") == 5
+    assert "2016 edition" not in body
+    assert 'href="/guidelines/' in body

@@ -318,3 +318,18 @@ def test_news_list_query_count_does_not_grow_with_articles(client, django_assert
         response = client.get(reverse("news:list"))
     assert len(response.context["articles"]) == 10
     assert response.content.decode().count('class="topic-list"') == 10
+
+
+def test_detail_links_the_related_guideline_editions(client, django_assert_max_num_queries):
+    from tests.guidelines.factories import GuidelineFactory, build_edition
+
+    article = NewsArticleFactory(slug="new-edition-out", publish_at=NOW - HOUR)
+    for index in range(4):
+        article.related_editions.add(
+            build_edition(guideline=GuidelineFactory(title=f"Guideline {index}"), provisions=3)
+        )
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(8):
+        body = client.get("/news/new-edition-out/").content.decode()
+    assert "Related guideline editions" in body
+    for edition in article.related_editions.all():
+        assert f'href="{edition.get_absolute_url()}"' in body
