@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.models import User
+from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
 
 
@@ -72,19 +73,7 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
         (None, {"fields": ["email", "password_status"]}),
         (
             _("Profile"),
-            {
-                "fields": [
-                    "full_name",
-                    "preferred_name",
-                    "country",
-                    "institution",
-                    "position",
-                    "orcid",
-                    "language",
-                    "directory_visible",
-                    "profile_updated_at",
-                ]
-            },
+            {"fields": [*PROFILE_FIELDS, "profile_updated_at"]},
         ),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined", "erased_at"]}),

@@ -10,6 +10,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from members.models import User
+from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
 
 FULL_NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
@@ -78,16 +79,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = [
-            "full_name",
-            "preferred_name",
-            "country",
-            "institution",
-            "position",
-            "orcid",
-            "language",
-            "directory_visible",
-        ]
+        fields = list(PROFILE_FIELDS)
         help_texts = {"country": _("Where you work. A change applies to your next dues payment.")}
 
 
