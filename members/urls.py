@@ -6,4 +6,7 @@ app_name = "members"
 
 urlpatterns = [
     path("", views.MembershipView.as_view(), name="home"),
+    path("join/", views.JoinView.as_view(), name="join"),
+    path("renew/", views.RenewView.as_view(), name="renew"),
+    path("orders/<str:number>/", views.OrderView.as_view(), name="order"),
 ]

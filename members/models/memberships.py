@@ -278,6 +278,11 @@ class Order(models.Model):
     def __str__(self):
         return self.number
 
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("members:order", kwargs={"number": self.number})
+
 
 class Term(models.Model):
     """A paid period of membership, from `start` through the end of `end` (inclusive) in the society's TIME_ZONE."""
