@@ -6,7 +6,12 @@ upper-middle income. Territories the World Bank does not classify take the band 
 administers them (or the closest economy), noted where it is not obvious.
 """
 
-HIGH = frozenset(
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+HIGH = _codes(
     # Classified high income by the World Bank.
     "AD AG AW AU AT BS BH BB BE BM VG BN BG CA KY CL CR HR CW CY "
     "CZ DK EE FO FI FR PF DE GI GR GL GU GY HK HU IS IE IM IL IT "
@@ -23,20 +28,20 @@ HIGH = frozenset(
     "SJ BV "  # Norwegian territories
     "UM TF VA "  # US minor outlying islands, French Southern Territories, Holy See
     "AQ "  # Antarctica: no residents; the band only matters if someone lists it as their country
-    "".split()
+    ""
 )
 
-LOWER_MIDDLE = frozenset(
+LOWER_MIDDLE = _codes(
     "AO BD BJ BT BO KH CM KM CG CI DJ EG SZ GH GN HT HN IN JO KE "
     "KI KG LA LB LS MR FM MA MM NA NP NI NG PK PG PH ST SN SB LK "
     "TZ TJ TL TN UZ VU VN PS ZM ZW "
     # Not classified by the World Bank:
     "VE "  # unclassified since FY2022 for lack of data; incomes today are closest to lower-middle
     "EH "  # Western Sahara: closest economy is Morocco's
-    "".split()
+    ""
 )
 
-LOW = frozenset(["AF", "BF", "BI", "CF", "TD", "CD", "ER", "ET", "GM", "GW", "KP", "LR", "MG", "MW", "ML", "MZ", "NE", "RW", "SL", "SO", "SS", "SD", "SY", "TG", "UG", "YE"])
+LOW = _codes("AF BF BI CF TD CD ER ET GM GW KP LR MG MW ML MZ NE RW SL SO SS SD SY TG UG YE")
 
 # Upper-middle by default, including these unclassified ones: Cook Islands, Niue, Tokelau (New Zealand
 # free association; incomes close to Samoa's and Tonga's), Montserrat, Saint Helena, Wallis and Futuna.

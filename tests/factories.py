@@ -4,6 +4,7 @@ from decimal import Decimal
 import factory
 from allauth.account.models import EmailAddress
 
+from members.country_bands import band_for
 from members.models import (
     CountryBand,
     IncomeBand,
@@ -17,6 +18,7 @@ from members.models import (
 )
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+FACTORY_COUNTRIES = ["DE", "BR", "JP", "KE", "IN", "US", "VN", "GR", "EG", "AR"]
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"member{n}@example.org")
     full_name = factory.Faker("name")
-    country = factory.Iterator(["DE", "BR", "JP", "KE", "IN", "US", "VN", "GR", "EG", "AR"])
+    country = factory.Iterator(FACTORY_COUNTRIES)
     institution = factory.Faker("company")
 
     @factory.post_generation
@@ -122,8 +124,8 @@ BANDS = {"DE": IncomeBand.HIGH, "BR": IncomeBand.UPPER_MIDDLE, "IN": IncomeBand.
 
 def price_matrix(*names: str) -> dict[str, MembershipType]:
     """Types with a price in every band, and bands for DE, BR, IN and UG (the countries tests use)."""
-    for country, band in BANDS.items():
-        CountryBandFactory(country=country, band=band)
+    for country in {*BANDS, *FACTORY_COUNTRIES}:
+        CountryBandFactory(country=country, band=band_for(country))
     types = {}
     for order, name in enumerate(names or ("Full",)):
         membership_type = MembershipTypeFactory(name=name, display_order=order)

@@ -242,7 +242,8 @@ def test_twenty_concurrent_payments_of_one_order_create_one_term():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(set(terms)) == 1 and len(terms) == 20
+    assert len(terms) == 20
+    assert len(set(terms)) == 1
     assert list(Term.objects.filter(order__isnull=False).values_list("start", "end")) == [
         (D(2027, 1, 1), D(2027, 12, 31))
     ]
