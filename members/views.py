@@ -112,7 +112,7 @@ class JoinView(FormView):
             refusal=self.refusal,
             quote_error=self.quote_error,
             quote=self.quotes[0] if self.quotes else None,
-            options=[(radio, form.quotes[int(radio.data["value"])]) for radio in form["membership_type"]],
+            options=[(radio, form.quotes[int(str(radio.data["value"]))]) for radio in form["membership_type"]],
         )
         return context
 
