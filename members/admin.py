@@ -37,3 +37,6 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "country", "password1", "password2"]}),
     ]
+
+
+from members import admin_memberships  # noqa: F401,E402  (memberships, orders, prices, bands)
