@@ -50,7 +50,7 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
     renewal["rate"] = round(100 * renewal["renewed"] / renewal["total"], 1) if renewal["total"] else None
 
     paid = Order.objects.paid().filter(paid_at__date__gte=year_ago).order_by()
-    dues = dict((band, (total, n)) for band, total, n in paid.values_list("band").annotate(Sum("amount"), Count("id")))
+    dues = {band: (total, n) for band, total, n in paid.values_list("band").annotate(Sum("amount"), Count("id"))}
     dues_rows = [(band.label, *dues.get(band.value, (0, 0))) for band in IncomeBand]
     return {
         "today": today,
