@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-DEMO_SEEDERS = ["society.demo", "members.demo", "guidelines.demo"]
+DEMO_SEEDERS = ["society.demo", "members.demo", "members.demo_memberships", "guidelines.demo"]
 
 
 class Command(BaseCommand):
