@@ -20,6 +20,7 @@ from members.services.imports import (
 )
 
 IMPORT_CHUNK = 500
+CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
 
 
 def dashboard_figures(today: datetime.date | None = None) -> dict:
@@ -57,7 +58,8 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         "statuses": statuses,
         "total": sum(n for _status, n in statuses),
         "countries": countries_rows,
-        "chart_height": 22 * len(countries_rows) + 10,
+        "chart": countries_rows[:CHART_COUNTRIES],
+        "chart_height": 22 * len(countries_rows[:CHART_COUNTRIES]) + 10,
         "ending": ending,
         "renewal": renewal,
         "dues": dues_rows,
