@@ -197,7 +197,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        # The join form redirects to Stripe Checkout; browsers apply form-action to that redirect too.
+        "form-action": [SELF, "https://checkout.stripe.com"],
         "frame-ancestors": [NONE],
         "base-uri": [SELF],
         "object-src": [NONE],

@@ -271,3 +271,19 @@ def test_cancel_records_reason_and_voids_pending_orders_with_an_audit_row(member
     assert order.status == OrderStatus.CANCELLED
     latest = membership.history.first()
     assert (latest.cancel_reason, latest.history_user) == ("Requested by the member", staff)
+
+
+def test_current_end_follows_the_terms_whatever_writes_them(member):
+    membership = Membership.objects.create(user=member)
+    stale = Membership.objects.get(pk=membership.pk)  # loaded before any term exists
+    first = TermFactory(membership=membership, end=D(2026, 6, 30))
+    later = TermFactory(membership=membership, end=D(2027, 6, 30))
+    assert Membership.objects.get(pk=membership.pk).current_end == D(2027, 6, 30)
+    stale.cancel_reason = "A stale instance saved with current_end=None"
+    stale.cancelled_at = at(2026, 11, 1)
+    stale.save()
+    assert Membership.objects.get(pk=membership.pk).current_end == D(2027, 6, 30)
+    later.delete()
+    assert Membership.objects.get(pk=membership.pk).current_end == first.end
+    Term.objects.filter(pk=first.pk).update(end=D(2026, 7, 31))
+    assert Membership.objects.get(pk=membership.pk).current_end == D(2026, 7, 31)
