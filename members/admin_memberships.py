@@ -30,7 +30,7 @@ from members.models import (
 )
 from members.models.memberships import society_today
 from members.services.memberships import membership_cancel
-from members.services.payments import order_mark_paid, term_comp
+from members.services.payments import order_approve, order_mark_paid, term_comp
 
 
 def membership_admin_queryset():
@@ -328,6 +328,19 @@ class MembershipAdmin(SimpleHistoryAdmin):
         )
 
 
+class AwaitingApprovalFilter(admin.SimpleListFilter):
+    title = _("approval")
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", _("Waiting for approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(needs_approval=True, approved_at__isnull=True, status=OrderStatus.PENDING)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -342,7 +355,7 @@ class OrderAdmin(SimpleHistoryAdmin):
         "created_at",
         "paid_at",
     ]
-    list_filter = ["status", "provider", "band", "membership_type"]
+    list_filter = [AwaitingApprovalFilter, "status", "provider", "band", "membership_type"]
     search_fields = ["number", "membership__user__email", "membership__user__full_name", "provider_reference"]
     list_select_related = ["membership__user", "membership_type"]
     readonly_fields = [
@@ -360,8 +373,12 @@ class OrderAdmin(SimpleHistoryAdmin):
         "created_at",
         "paid_at",
         "created_by",
+        "needs_approval",
+        "applicant_statement",
+        "approved_at",
+        "approved_by",
     ]
-    actions = ["mark_paid"]
+    actions = ["mark_paid", "approve"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
@@ -381,6 +398,16 @@ class OrderAdmin(SimpleHistoryAdmin):
             order_mark_paid(order=order, by=request.user)
             paid += 1
         self.message_user(request, ngettext("%d invoice marked paid.", "%d invoices marked paid.", paid) % paid)
+
+    @admin.action(description=_("Approve selected applications (the member is emailed to pay)"))
+    def approve(self, request, queryset):
+        approved = 0
+        for order in queryset.filter(needs_approval=True, approved_at__isnull=True, status=OrderStatus.PENDING):
+            order_approve(order=order, by=request.user)
+            approved += 1
+        self.message_user(
+            request, ngettext("%d application approved.", "%d applications approved.", approved) % approved
+        )
 
 
 class PriceInline(admin.TabularInline):

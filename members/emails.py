@@ -58,3 +58,21 @@ def send_receipt(*, order) -> None:
         kind="receipt",
         key=f"receipt:{order.number}",
     )
+
+
+def send_approved(*, order) -> None:
+    """The application is approved: an invoice to pay by transfer, or a link to pay by card."""
+    if order.provider == "invoice":
+        send_invoice(order=order)
+        return
+    user = order.membership.user
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = gettext("Your application is approved: please pay order %(number)s") % {"number": order.number}
+    send_member_email(
+        user=user,
+        subject=subject,
+        template="members/email/approved",
+        context=_order_context(order),
+        kind="approved",
+        key=f"approved:{order.number}",
+    )

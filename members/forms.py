@@ -15,6 +15,12 @@ class OrderForm(forms.Form):
     membership_type = MembershipTypeChoiceField(
         label=_("Membership type"), queryset=MembershipType.objects.none(), widget=forms.RadioSelect, empty_label=None
     )
+    statement = forms.CharField(
+        label=_("How you meet the eligibility"),
+        help_text=_("Only for types the office approves, such as Student: for example your programme and university."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     provider = forms.ChoiceField(label=_("How would you like to pay?"), widget=forms.RadioSelect)
 
     def __init__(self, *args, quotes, card_enabled: bool, **kwargs):

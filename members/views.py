@@ -11,7 +11,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView, TemplateView, View
 
 from members.emails import send_invoice
 from members.forms import OrderForm
@@ -127,10 +127,17 @@ class JoinView(FormView):
                 user=self.request.user,
                 membership_type=form.cleaned_data["membership_type"],
                 provider=form.cleaned_data["provider"],
+                statement=form.cleaned_data["statement"],
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_error("statement" if error.code == "statement_required" else None, error)
             return self.form_invalid(form)
+        if order.awaits_approval:
+            messages.success(
+                self.request,
+                _("Thank you. The office reviews these applications and will email you when you can pay."),
+            )
+            return redirect(order)
         if order.provider == PaymentProvider.STRIPE:
             try:
                 return redirect(stripe_payments.checkout_session_url(order=order, request=self.request))
@@ -172,8 +179,26 @@ class OrderView(TemplateView):
             term=term,
             from_checkout=self.request.GET.get("checkout") == "done",
             bank_details=settings.SOCIETY_BANK_DETAILS,
+            card_enabled=stripe_payments.is_enabled(),
             **kwargs,
         )
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class OrderPayView(View):
+    """Pay an approved card order: POST only, the owner's own pending order, then off to Stripe Checkout."""
+
+    def post(self, request, number):
+        order = Order.objects.filter(
+            number=number, membership__user=request.user, status=OrderStatus.PENDING, provider=PaymentProvider.STRIPE
+        ).first()
+        if order is None or order.awaits_approval or not stripe_payments.is_enabled():
+            raise Http404
+        try:
+            return redirect(stripe_payments.checkout_session_url(order=order, request=request))
+        except stripe_payments.CheckoutUnavailable:
+            messages.error(request, _("The card payment service is not answering. Please try again later."))
+            return redirect(order)
 
 
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature check authenticates the request instead.

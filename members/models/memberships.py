@@ -267,6 +267,13 @@ class Order(models.Model):
     provider = models.CharField(_("payment method"), max_length=20, choices=PaymentProvider.choices)
     provider_reference = models.CharField(_("provider reference"), max_length=255, null=True, blank=True, unique=True)
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # Types such as Student need staff approval before payment; frozen here like the price.
+    needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
+    applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -299,6 +306,10 @@ class Order(models.Model):
         from django.urls import reverse
 
         return reverse("members:order", kwargs={"number": self.number})
+
+    @property
+    def awaits_approval(self) -> bool:
+        return self.needs_approval and self.approved_at is None and self.status == OrderStatus.PENDING
 
 
 class Term(models.Model):

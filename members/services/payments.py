@@ -30,6 +30,10 @@ from members.services.memberships import (
 
 MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
 MSG_PROVIDER_NOT_ALLOWED = _("Members pay by card or by invoice.")
+MSG_STATEMENT_REQUIRED = _(
+    "%(type)s membership is approved by the office: please describe how you meet its eligibility."
+)
+MSG_NOT_AWAITING_APPROVAL = _("Order %(number)s is not waiting for approval.")
 
 MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
 
@@ -45,13 +49,20 @@ def order_number_next(*, year: int) -> str:
 
 
 def _membership_locked(*, user) -> Membership:
-    Membership.objects.bulk_create([Membership(user=user)], ignore_conflicts=True)
+    # get_or_create survives a concurrent first order (savepoint, then get) and, unlike an
+    # INSERT ... ON CONFLICT, saves through the model so the new membership gets its history row.
+    Membership.objects.get_or_create(user=user)
     return Membership.objects.select_for_update().get(user=user)
 
 
 @transaction.atomic
-def order_create(*, user, membership_type: MembershipType, provider: str, created_by=None) -> Order:
+def order_create(
+    *, user, membership_type: MembershipType, provider: str, statement: str = "", created_by=None
+) -> Order:
     """Create a pending order for joining or renewing, freezing today's price, band and country on it.
+
+    For types that need approval (Student), the member's statement is required and payment waits for
+    staff to approve the order (order_approve).
 
     The member's membership row is locked, so a double click or two tabs reuse one pending order instead
     of creating two. A member who switches type or method gets a new order; the older pending one is void.
@@ -60,6 +71,9 @@ def order_create(*, user, membership_type: MembershipType, provider: str, create
         raise ValidationError(MSG_PROVIDER_NOT_ALLOWED, code="provider")
     if not (membership_type.is_purchasable and membership_type.is_active):
         raise ValidationError(MSG_NOT_PURCHASABLE, code="not_purchasable", params={"type": membership_type.name})
+    statement = (statement or "").strip()
+    if membership_type.requires_approval and not statement:
+        raise ValidationError(MSG_STATEMENT_REQUIRED, code="statement_required", params={"type": membership_type.name})
     quote = price_quote(user=user, membership_type=membership_type)
     membership = _membership_locked(user=user)
     check_may_order(membership=membership)
@@ -87,6 +101,8 @@ def order_create(*, user, membership_type: MembershipType, provider: str, create
         amount=quote.amount,
         currency=quote.currency,
         provider=provider,
+        needs_approval=membership_type.requires_approval,
+        applicant_statement=statement if membership_type.requires_approval else "",
         created_by=created_by or user,
     )
     order._history_user = created_by or user
@@ -123,6 +139,10 @@ def order_mark_paid(
         order.status = OrderStatus.PAID
         order.paid_at = paid_at
         update_fields = ["status", "paid_at"]
+        if order.needs_approval and order.approved_at is None:
+            # Staff recording a payment for an unapproved application approve it by doing so.
+            order.approved_at, order.approved_by = paid_at, by
+            update_fields += ["approved_at", "approved_by"]
         if provider_reference:
             order.provider_reference = provider_reference
             update_fields.append("provider_reference")
@@ -170,4 +190,20 @@ def order_set_reference(*, order: Order, provider_reference: str) -> Order:
     if order.provider_reference != provider_reference and order.status == OrderStatus.PENDING:
         order.provider_reference = provider_reference
         order.save(update_fields=["provider_reference"])
+    return order
+
+
+@transaction.atomic
+def order_approve(*, order: Order, by) -> Order:
+    """Staff approve an application (e.g. a student's statement); the member can then pay it."""
+    order = Order.objects.select_for_update().select_related("membership__user", "membership_type").get(pk=order.pk)
+    if not order.awaits_approval:
+        raise ValidationError(MSG_NOT_AWAITING_APPROVAL, code="not_awaiting_approval", params={"number": order.number})
+    order.approved_at = timezone.now()
+    order.approved_by = by
+    order._history_user = by
+    order.save(update_fields=["approved_at", "approved_by"])
+    from members.emails import send_approved
+
+    send_approved(order=order)
     return order
