@@ -120,3 +120,6 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
         state = _("set") if obj.has_usable_password() else _("not set (sign-in by ORCID or disabled)")
         url = reverse("admin:auth_user_password_change", args=[obj.pk])
         return format_html('{} · <a href="{}">{}</a>', state, url, _("set a new password"))
+
+
+from members import admin_memberships  # noqa: F401,E402  (memberships, orders, prices, bands)

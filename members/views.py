@@ -1,6 +1,216 @@
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+import logging
+
+from allauth.account.decorators import verified_email_required
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView, TemplateView, View
+
+from members.emails import send_invoice
+from members.forms import OrderForm
+from members.models import Membership, MembershipStatus, MembershipType, Order, OrderStatus, PaymentProvider
+from members.models.memberships import society_today
+from members.payments import stripe as stripe_payments
+from members.services.memberships import check_may_order, price_quote, renewal_opens_on
+from members.services.payments import order_create
+
+logger = logging.getLogger(__name__)
 
 
-class MembershipView(LoginRequiredMixin, TemplateView):
+def _membership_of(user):
+    return (
+        Membership.objects.with_status(society_today())
+        .filter(user=user)
+        .prefetch_related(
+            Prefetch("terms", queryset=_terms()),
+            Prefetch("orders", queryset=Order.objects.select_related("membership_type", "term")),
+        )
+        .first()
+    )
+
+
+def _terms():
+    from members.models import Term
+
+    return Term.objects.select_related("membership_type", "order").order_by("-end")
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class MembershipView(TemplateView):
     template_name = "members/membership.html"
+
+    def get_context_data(self, **kwargs):
+        membership = _membership_of(self.request.user)
+        today = society_today()
+        context = {"membership": membership, "today": today}
+        if membership is not None:
+            terms = list(membership.terms.all())
+            current = terms[0] if terms else None
+            status = MembershipStatus(membership.status)
+            context.update(
+                status=status,
+                terms=terms,
+                current=current,
+                days_left=(current.end - today).days if current and current.end >= today else None,
+                renew_open=status in {MembershipStatus.EXPIRING, MembershipStatus.GRACE, MembershipStatus.LAPSED},
+                renew_opens_on=renewal_opens_on(last_end=current.end) if current else None,
+                orders=list(membership.orders.all()),
+                pending_orders=[o for o in membership.orders.all() if o.status == OrderStatus.PENDING],
+            )
+        return super().get_context_data(**context, **kwargs)
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class JoinView(FormView):
+    """Choose a type and a way to pay; one service call creates the order at today's frozen price."""
+
+    template_name = "members/order_form.html"
+    form_class = OrderForm
+    renewing = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self.membership = _membership_of(request.user)
+        self.refusal = None
+        try:
+            check_may_order(membership=self.membership)
+        except ValidationError as error:
+            self.refusal = error.messages[0]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_quotes(self):
+        quotes, self.quote_error = [], None
+        for membership_type in MembershipType.objects.purchasable():
+            try:
+                quotes.append(price_quote(user=self.request.user, membership_type=membership_type))
+            except ValidationError as error:
+                self.quote_error = error.messages[0]
+        return quotes
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        self.quotes = self.get_quotes()
+        kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled())
+        if self.membership is not None and self.membership.status != MembershipStatus.PENDING:
+            last = self.membership.terms.all()[:1]
+            if last and last[0].membership_type_id in {q.membership_type.pk for q in self.quotes}:
+                kwargs["initial"] = {"membership_type": last[0].membership_type_id}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        context.update(
+            membership=self.membership,
+            renewing=self.renewing,
+            refusal=self.refusal,
+            quote_error=self.quote_error,
+            quote=self.quotes[0] if self.quotes else None,
+            options=[(radio, form.quotes[int(str(radio.data["value"]))]) for radio in form["membership_type"]],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if self.refusal:
+            return self.get(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            order = order_create(
+                user=self.request.user,
+                membership_type=form.cleaned_data["membership_type"],
+                provider=form.cleaned_data["provider"],
+                statement=form.cleaned_data["statement"],
+            )
+        except ValidationError as error:
+            form.add_error("statement" if error.code == "statement_required" else None, error)
+            return self.form_invalid(form)
+        if order.awaits_approval:
+            messages.success(
+                self.request,
+                _("Thank you. The office reviews these applications and will email you when you can pay."),
+            )
+            return redirect(order)
+        if order.provider == PaymentProvider.STRIPE:
+            try:
+                return redirect(stripe_payments.checkout_session_url(order=order, request=self.request))
+            except stripe_payments.CheckoutUnavailable:
+                form.add_error(
+                    None, _("The card payment service is not answering. Please try again, or pay by invoice.")
+                )
+                return self.form_invalid(form)
+        send_invoice(order=order)
+        messages.success(self.request, _("Your invoice is ready. We have also sent it to you by email."))
+        return redirect(order)
+
+
+class RenewView(JoinView):
+    renewing = True
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not Membership.objects.filter(user=request.user).exists():
+            return redirect("members:join")
+        return super().dispatch(request, *args, **kwargs)
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class OrderView(TemplateView):
+    """A receipt or an invoice, printable. Owner or staff only; anyone else gets 404, not 403."""
+
+    template_name = "members/order.html"
+
+    def get_context_data(self, **kwargs):
+        orders = Order.objects.select_related("membership__user", "membership_type").filter(number=kwargs["number"])
+        if not self.request.user.is_staff:
+            orders = orders.filter(membership__user=self.request.user)
+        order = orders.first()
+        if order is None:
+            raise Http404
+        term = getattr(order, "term", None) if order.status == OrderStatus.PAID else None
+        return super().get_context_data(
+            order=order,
+            term=term,
+            from_checkout=self.request.GET.get("checkout") == "done",
+            bank_details=settings.SOCIETY_BANK_DETAILS,
+            card_enabled=stripe_payments.is_enabled(),
+            **kwargs,
+        )
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class OrderPayView(View):
+    """Pay an approved card order: POST only, the owner's own pending order, then off to Stripe Checkout."""
+
+    def post(self, request, number):
+        order = Order.objects.filter(
+            number=number, membership__user=request.user, status=OrderStatus.PENDING, provider=PaymentProvider.STRIPE
+        ).first()
+        if order is None or order.awaits_approval or not stripe_payments.is_enabled():
+            raise Http404
+        try:
+            return redirect(stripe_payments.checkout_session_url(order=order, request=request))
+        except stripe_payments.CheckoutUnavailable:
+            messages.error(request, _("The card payment service is not answering. Please try again later."))
+            return redirect(order)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature check authenticates the request instead.
+@require_POST
+def stripe_webhook(request):
+    if not stripe_payments.is_enabled():
+        raise Http404
+    try:
+        outcome = stripe_payments.webhook_process(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except stripe_payments.WebhookRejected as error:
+        logger.warning("Stripe webhook rejected: %s", error)
+        return HttpResponseBadRequest("rejected")
+    return HttpResponse(outcome)

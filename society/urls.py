@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from members import views as member_views
 from society import views
 from society.sitemaps import sitemaps
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
     path("accounts/", include("allauth.urls")),
     path("membership/", include("members.urls")),
+    path("payments/stripe/webhook/", member_views.stripe_webhook, name="stripe-webhook"),
     path("guidelines/", include("guidelines.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,12 +1,25 @@
 import datetime
+from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from members.models import Membership, MembershipType, Term, User
+from members.country_bands import band_for
+from members.models import (
+    CountryBand,
+    IncomeBand,
+    Membership,
+    MembershipType,
+    Order,
+    PaymentProvider,
+    Price,
+    Term,
+    User,
+)
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+FACTORY_COUNTRIES = ["DE", "BR", "JP", "KE", "IN", "US", "VN", "GR", "EG", "AR"]
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -16,7 +29,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"member{n}@example.org")
     full_name = factory.Faker("name")
-    country = factory.Iterator(["DE", "BR", "JP", "KE", "IN", "US", "VN", "GR", "EG", "AR"])
+    country = factory.Iterator(FACTORY_COUNTRIES)
     institution = factory.Faker("company")
 
     @factory.post_generation
@@ -70,3 +83,60 @@ class TermFactory(factory.django.DjangoModelFactory):
     membership_type = factory.SubFactory(MembershipTypeFactory)
     start = factory.LazyAttribute(lambda o: o.end - datetime.timedelta(days=364))
     end = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=200))
+
+
+class CountryBandFactory(factory.django.DjangoModelFactory):
+    """Tests create the bands they need: data-migration rows are flushed after transactional tests."""
+
+    class Meta:
+        model = CountryBand
+        django_get_or_create = ["country"]
+
+    country = "DE"
+    band = IncomeBand.HIGH
+
+
+class PriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Price
+        django_get_or_create = ["membership_type", "band"]
+
+    membership_type = factory.SubFactory(MembershipTypeFactory)
+    band = IncomeBand.HIGH
+    amount = Decimal("200.00")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"2099-{n:06d}")
+    membership = factory.SubFactory(MembershipFactory)
+    membership_type = factory.SubFactory(MembershipTypeFactory)
+    country = "DE"
+    band = IncomeBand.HIGH
+    amount = Decimal("200.00")
+    currency = "USD"
+    provider = PaymentProvider.INVOICE
+
+
+PRICES = {
+    IncomeBand.HIGH: Decimal("200.00"),
+    IncomeBand.UPPER_MIDDLE: Decimal("100.00"),
+    IncomeBand.LOWER_MIDDLE: Decimal("50.00"),
+    IncomeBand.LOW: Decimal("20.00"),
+}
+BANDS = {"DE": IncomeBand.HIGH, "BR": IncomeBand.UPPER_MIDDLE, "IN": IncomeBand.LOWER_MIDDLE, "UG": IncomeBand.LOW}
+
+
+def price_matrix(*names: str) -> dict[str, MembershipType]:
+    """Types with a price in every band, and bands for DE, BR, IN and UG (the countries tests use)."""
+    for country in {*BANDS, *FACTORY_COUNTRIES}:
+        CountryBandFactory(country=country, band=band_for(country))
+    types = {}
+    for order, name in enumerate(names or ("Full",)):
+        membership_type = MembershipTypeFactory(name=name, display_order=order)
+        for band, amount in PRICES.items():
+            PriceFactory(membership_type=membership_type, band=band, amount=amount)
+        types[name] = membership_type
+    return types

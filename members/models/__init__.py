@@ -12,10 +12,13 @@ from .memberships import (
     Price,
     Term,
 )
+from .payments import ImportStatus, MemberImport, StripeEvent
 
 __all__ = [
     "CountryBand",
+    "ImportStatus",
     "IncomeBand",
+    "MemberImport",
     "Membership",
     "MembershipStatus",
     "MembershipType",
@@ -24,6 +27,7 @@ __all__ = [
     "OrderStatus",
     "PaymentProvider",
     "Price",
+    "StripeEvent",
     "Term",
     "User",
 ]

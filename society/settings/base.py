@@ -243,7 +243,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        # The join form redirects to Stripe Checkout; browsers apply form-action to that redirect too.
+        "form-action": [SELF, "https://checkout.stripe.com"],
         "frame-ancestors": [NONE],
         "base-uri": [SELF],
         "object-src": [NONE],
@@ -281,3 +282,18 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 DUES_CURRENCY = env.str("DUES_CURRENCY", default="USD")
 RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
 GRACE_DAYS = env.int("GRACE_DAYS", default=30)
+
+# Bank details printed on invoices for members paying by transfer (one line per entry).
+SOCIETY_BANK_DETAILS = env.str(
+    "SOCIETY_BANK_DETAILS",
+    default=(
+        "Account holder: International Society for Stem Cell Science;"
+        "Bank: Example Bank, 1 Example Street, Example City;"
+        "IBAN: XX00 0000 0000 0000 0000 00;"
+        "BIC/SWIFT: EXAMXXXX"
+    ),
+).split(";")
+
+# Card payments through Stripe Checkout are offered only when both keys are set.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-DEMO_SEEDERS = ["members.demo", "society.demo", "guidelines.demo"]
+DEMO_SEEDERS = ["members.demo", "members.demo_memberships", "society.demo", "guidelines.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,116 @@
+"""Card payments with Stripe Checkout: create a session for an order; process signed webhook events once."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import stripe as stripe_sdk
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from members.models import Order, StripeEvent
+from members.services.payments import order_mark_paid, order_set_reference
+
+# Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
+)
+
+
+class CheckoutUnavailable(Exception):
+    """Stripe could not create a Checkout Session (network, configuration); the member may pay by invoice."""
+
+
+class WebhookRejected(Exception):
+    """The event is refused with 400 and nothing is recorded."""
+
+
+def is_enabled() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    if currency.upper() in ZERO_DECIMAL_CURRENCIES:
+        return int(amount)
+    return int((amount * 100).to_integral_value())
+
+
+def checkout_session_url(*, order: Order, request) -> str:
+    """Create (or, on a repeat with the same idempotency key, get back) the order's Checkout Session."""
+    success_url = request.build_absolute_uri(order.get_absolute_url()) + "?checkout=done"
+    cancel_url = request.build_absolute_uri(reverse("members:home"))
+    try:
+        session = stripe_sdk.checkout.Session.create(
+            api_key=settings.STRIPE_SECRET_KEY,
+            # One session per order: a double submit or a retry gets the same session back from Stripe.
+            idempotency_key=f"checkout-session-{order.number}",
+            mode="payment",
+            client_reference_id=order.number,
+            customer_email=order.membership.user.email,
+            metadata={"order_number": order.number},
+            line_items=[
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": order.currency.lower(),
+                        "unit_amount": to_minor_units(order.amount, order.currency),
+                        "product_data": {"name": f"{order.membership_type.name} membership ({order.number})"},
+                    },
+                }
+            ],
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+    except stripe_sdk.StripeError as error:
+        raise CheckoutUnavailable(str(error)) from error
+    order_set_reference(order=order, provider_reference=session.id)
+    return session.url
+
+
+def webhook_process(*, payload: bytes, signature: str) -> str:
+    """Verify and apply one webhook delivery; returns what happened. Raises WebhookRejected for a 400.
+
+    The event row is inserted and locked first, so concurrent or repeated deliveries of one event wait
+    for the first and then find it processed. A rejection rolls back everything, event row included.
+    """
+    try:
+        # Checks the HMAC-SHA256 signature and refuses timestamps older than the default tolerance (300 s).
+        stripe_sdk.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (ValueError, stripe_sdk.SignatureVerificationError) as error:
+        raise WebhookRejected(str(error)) from error
+    event = json.loads(payload)
+
+    with transaction.atomic():
+        StripeEvent.objects.bulk_create([StripeEvent(event_id=event["id"], type=event["type"])], ignore_conflicts=True)
+        record = StripeEvent.objects.select_for_update().get(event_id=event["id"])
+        if record.processed_at is not None:
+            return "duplicate"
+        outcome = "ignored"
+        if event["type"] in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
+            record.order, outcome = _session_paid(event)
+        record.processed_at = timezone.now()
+        record.save(update_fields=["order", "processed_at"])
+    return outcome
+
+
+def _session_paid(event: dict) -> tuple[Order, str]:
+    session = event["data"]["object"]
+    number = (session.get("metadata") or {}).get("order_number") or session.get("client_reference_id")
+    order = Order.objects.filter(number=number or "").first()
+    if order is None:
+        raise WebhookRejected(f"unknown order {number!r}")
+    if session.get("amount_total") != to_minor_units(order.amount, order.currency) or (
+        str(session.get("currency", "")).upper() != order.currency.upper()
+    ):
+        raise WebhookRejected(f"amount or currency of {order.number} does not match")
+    if session.get("payment_status") != "paid":
+        return order, "waiting"  # bank debits confirm later with async_payment_succeeded
+    paid_at = datetime.datetime.fromtimestamp(event["created"], tz=datetime.UTC)
+    try:
+        order_mark_paid(order=order, provider_reference=session["id"], paid_at=paid_at)
+    except ValidationError as error:  # e.g. the order was refunded meanwhile: staff must look at it
+        raise WebhookRejected("; ".join(error.messages)) from error
+    return order, "paid"

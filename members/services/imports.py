@@ -1,0 +1,167 @@
+"""Import members from the previous system's CSV: check every row first, write only when all are valid.
+
+Columns: email, full name, country (ISO code or English name), institution, type, term end date
+(YYYY-MM-DD), ORCID. Rows are matched by email, so importing the same file twice changes nothing.
+"""
+
+import csv
+import datetime
+import io
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models.functions import Lower
+from django_countries import countries
+
+from members.models import Membership, MembershipType, Term, User
+from members.validators import orcid_normalise, validate_orcid
+
+COLUMNS = ["email", "full name", "country", "institution", "type", "term end date", "orcid"]
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    full_name: str
+    country: str
+    institution: str
+    type_slug: str
+    end: datetime.date
+    orcid: str
+
+
+class ImportFileError(ValueError):
+    """The file itself cannot be read (not CSV, missing columns)."""
+
+
+def import_read(text: str) -> list[tuple[int, dict]]:
+    """(line number, row) pairs; line numbers count the header as line 1, as a spreadsheet shows them."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames is None:
+        raise ImportFileError("The file is empty.")
+    fields = {name.strip().lower(): name for name in reader.fieldnames}
+    missing = [column for column in COLUMNS if column not in fields]
+    if missing:
+        raise ImportFileError(f"Missing columns: {', '.join(missing)}.")
+    rows = []
+    for row in reader:
+        values = {column: (row.get(fields[column]) or "").strip() for column in COLUMNS}
+        if any(values.values()):
+            rows.append((reader.line_num, values))
+    return rows
+
+
+def _country_code(value: str) -> str | None:
+    if len(value) == 2 and value.upper() in countries:
+        return value.upper()
+    return countries.by_name(value) or None
+
+
+def _types() -> dict[str, str]:
+    names = {}
+    for membership_type in MembershipType.objects.all():
+        names[membership_type.slug.lower()] = membership_type.slug
+        names[membership_type.name.lower()] = membership_type.slug
+    return names
+
+
+def import_check(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list]:
+    """Validate rows; returns (good rows, [(line, reason), ...]). Two queries per call, not per row.
+
+    Duplicates across the whole file are found by duplicate_emails(), so the rows can be checked in chunks.
+    """
+    types = _types()
+    good, errors = [], []
+    orcids = {orcid_normalise(values["orcid"]) for _line, values in rows if values["orcid"]}
+    orcid_owner = {
+        orcid: email.lower() for orcid, email in User.objects.filter(orcid__in=orcids).values_list("orcid", "email")
+    }
+    for line, values in rows:
+        reasons = []
+        email = values["email"].lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            reasons.append(f"invalid email {values['email']!r}")
+        if not values["full name"]:
+            reasons.append("full name is missing")
+        country = _country_code(values["country"])
+        if country is None:
+            reasons.append(f"unknown country {values['country']!r}")
+        type_slug = types.get(values["type"].lower())
+        if type_slug is None:
+            reasons.append(f"unknown membership type {values['type']!r}")
+        try:
+            end = datetime.date.fromisoformat(values["term end date"])
+        except ValueError:
+            end = None
+            reasons.append(f"term end date {values['term end date']!r} is not a date like 2026-12-31")
+        orcid = orcid_normalise(values["orcid"]) if values["orcid"] else ""
+        if orcid:
+            try:
+                validate_orcid(orcid)
+            except ValidationError as error:
+                reasons.append(f"ORCID {values['orcid']!r}: {' '.join(error.messages)}")
+            if orcid_owner.get(orcid, email) != email:
+                reasons.append(f"ORCID {orcid} belongs to another member")
+        if reasons:
+            errors.append((line, "; ".join(reasons)))
+        else:
+            good.append(
+                ImportRow(line, email, values["full name"], country, values["institution"], type_slug, end, orcid)
+            )
+    return good, errors
+
+
+def duplicate_emails(rows: list[tuple[int, dict]]) -> list[tuple[int, str]]:
+    seen, errors = {}, []
+    for line, values in rows:
+        email = values["email"].lower()
+        if email in seen:
+            errors.append((line, f"{email} appears twice in the file (first on line {seen[email]})"))
+        else:
+            seen[email] = line
+    return errors
+
+
+@transaction.atomic
+def import_apply(rows: list[ImportRow]) -> dict[str, int]:
+    """Create missing members, memberships and terms. Existing profiles are not overwritten; a term is
+    added only when the member has none reaching the imported end date, so a re-import is a no-op."""
+    types = {t.slug: t for t in MembershipType.objects.all()}
+    users = {
+        u.email.lower(): u
+        for u in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=[r.email for r in rows])
+    }
+    created_users = created_terms = 0
+    for row in rows:
+        user = users.get(row.email)
+        if user is None:
+            user = User(
+                email=row.email,
+                full_name=row.full_name,
+                country=row.country,
+                institution=row.institution,
+                orcid=row.orcid,
+            )
+            user.set_unusable_password()
+            user.save()
+            created_users += 1
+        membership, _created = Membership.objects.get_or_create(user=user)
+        if not Term.objects.filter(membership=membership, end__gte=row.end).exists():
+            membership_type = types[row.type_slug]
+            start = row.end - relativedelta(months=membership_type.term_months) + datetime.timedelta(days=1)
+            Term.objects.create(membership=membership, membership_type=membership_type, start=start, end=row.end)
+            created_terms += 1
+    return {"rows": len(rows), "created_users": created_users, "created_terms": created_terms}
+
+
+def import_validate(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list]:
+    """Check a whole file: every bad row with its line number and reason, sorted by line."""
+    good, errors = import_check(rows)
+    errors = sorted(errors + duplicate_emails(rows))
+    return good, errors

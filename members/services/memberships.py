@@ -1,0 +1,151 @@
+"""Memberships: which price a member pays, when they may renew, how long a term runs, cancellation."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import (
+    CountryBand,
+    IncomeBand,
+    Membership,
+    MembershipStatus,
+    MembershipType,
+    Order,
+    OrderStatus,
+    Price,
+)
+from members.models.memberships import ACCESS_STATUSES, membership_status, society_today
+
+# Messages raised by the services; tests import them rather than copying the wording.
+MSG_WINDOW_NOT_OPEN = _("Your membership runs until %(end)s. Renewal opens on %(opens)s, %(days)s days before it ends.")
+MSG_NOT_PURCHASABLE = _("The %(type)s membership is granted by the society and cannot be bought.")
+MSG_NO_COUNTRY = _("Please add your country to your profile: dues depend on it.")
+MSG_NO_BAND = _("Dues for %(country)s are not set yet. Please write to the society's office.")
+MSG_NO_PRICE = _("There is no price yet for %(type)s membership in the %(band)s band.")
+MSG_CANCELLED = _("This membership was cancelled. Please write to the society's office to rejoin.")
+MSG_REASON_REQUIRED = _("Please give a reason.")
+MSG_ALREADY_CANCELLED = _("This membership is already cancelled.")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price a member would pay today for a type, and why: their country and its band."""
+
+    membership_type: MembershipType
+    country: str
+    country_name: str
+    band: str
+    amount: Decimal
+    currency: str
+
+    @property
+    def band_label(self) -> str:
+        return IncomeBand(self.band).label
+
+
+def band_for_country(*, country: str) -> str:
+    if not country:
+        raise ValidationError(MSG_NO_COUNTRY, code="no_country")
+    band = CountryBand.objects.filter(country=country).values_list("band", flat=True).first()
+    if band is None:
+        from django_countries import countries
+
+        raise ValidationError(MSG_NO_BAND, code="no_band", params={"country": countries.name(country) or country})
+    return band
+
+
+def price_quote(*, user, membership_type: MembershipType) -> Quote:
+    country = str(user.country or "")
+    band = band_for_country(country=country)
+    amount = Price.objects.filter(membership_type=membership_type, band=band).values_list("amount", flat=True).first()
+    if amount is None:
+        raise ValidationError(
+            MSG_NO_PRICE, code="no_price", params={"type": membership_type.name, "band": IncomeBand(band).label}
+        )
+    return Quote(
+        membership_type=membership_type,
+        country=country,
+        country_name=user.country.name,
+        band=band,
+        amount=amount,
+        currency=settings.DUES_CURRENCY,
+    )
+
+
+def last_end_of(membership: Membership | None) -> datetime.date | None:
+    if membership is None or membership.pk is None:
+        return None
+    return membership.terms.order_by("-end").values_list("end", flat=True).first()
+
+
+def renewal_opens_on(*, last_end: datetime.date | None) -> datetime.date | None:
+    """The first day a member may renew: RENEWAL_WINDOW_DAYS before the current term ends."""
+    if last_end is None:
+        return None
+    return last_end - datetime.timedelta(days=settings.RENEWAL_WINDOW_DAYS)
+
+
+def check_may_order(*, membership: Membership | None, today: datetime.date | None = None) -> None:
+    """Raise unless the member may join or renew today (pending, expiring, grace, lapsed: yes)."""
+    today = today or society_today()
+    if membership is not None and membership.cancelled_at is not None:
+        raise ValidationError(MSG_CANCELLED, code="cancelled")
+    last_end = last_end_of(membership)
+    status = membership_status(today=today, last_end=last_end)
+    if status == MembershipStatus.ACTIVE:
+        raise ValidationError(
+            MSG_WINDOW_NOT_OPEN,
+            code="window_not_open",
+            params={
+                "end": formats.date_format(last_end, "DATE_FORMAT"),
+                "opens": formats.date_format(renewal_opens_on(last_end=last_end), "DATE_FORMAT"),
+                "days": settings.RENEWAL_WINDOW_DAYS,
+            },
+        )
+
+
+def term_end(*, start: datetime.date, months: int) -> datetime.date:
+    """The inclusive last day of a term of `months` starting on `start`.
+
+    The term ends the day before its anniversary. When the anniversary does not exist (a term starting
+    on 31 January or 29 February), relativedelta clamps it to the month's last day, which is itself the
+    last day of the term: the next term then starts on the 1st of the following month, losing no day.
+    """
+    anniversary = start + relativedelta(months=months)
+    if anniversary.day != start.day:
+        return anniversary
+    return anniversary - datetime.timedelta(days=1)
+
+
+def next_term_start(*, last_end: datetime.date | None, paid_on: datetime.date) -> datetime.date:
+    """Renewing while active, expiring or in grace continues from the old end; otherwise from the payment day."""
+    status = membership_status(today=paid_on, last_end=last_end)
+    if last_end is not None and status in ACCESS_STATUSES:
+        return last_end + datetime.timedelta(days=1)
+    return paid_on
+
+
+@transaction.atomic
+def membership_cancel(*, membership: Membership, reason: str, by) -> Membership:
+    """Cancel a membership (status `cancelled`); its terms and orders stay as history. Pending orders are void."""
+    if not (reason or "").strip():
+        raise ValidationError(MSG_REASON_REQUIRED, code="reason_required")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.cancelled_at is not None:
+        raise ValidationError(MSG_ALREADY_CANCELLED, code="already_cancelled")
+    membership.cancelled_at = timezone.now()
+    membership.cancel_reason = reason.strip()
+    membership._history_user = by
+    membership.save(update_fields=["cancelled_at", "cancel_reason"])
+    for order in Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING):
+        order.status = OrderStatus.CANCELLED
+        order._history_user = by
+        order.save(update_fields=["status"])
+    return membership

@@ -1,0 +1,209 @@
+"""Orders and payments: create an order at a frozen price, mark it paid (one term, exactly once), comp a term."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import (
+    Membership,
+    MembershipType,
+    Order,
+    OrderNumberCounter,
+    OrderStatus,
+    PaymentProvider,
+    Term,
+)
+from members.services.memberships import (
+    MSG_NOT_PURCHASABLE,
+    MSG_REASON_REQUIRED,
+    band_for_country,
+    check_may_order,
+    last_end_of,
+    next_term_start,
+    price_quote,
+    term_end,
+)
+
+MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
+MSG_PROVIDER_NOT_ALLOWED = _("Members pay by card or by invoice.")
+MSG_STATEMENT_REQUIRED = _(
+    "%(type)s membership is approved by the office: please describe how you meet its eligibility."
+)
+MSG_NOT_AWAITING_APPROVAL = _("Order %(number)s is not waiting for approval.")
+
+MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
+
+
+def order_number_next(*, year: int) -> str:
+    """The next number of the year, `2026-000123`. The counter row lock makes numbers sequential and gapless."""
+    # Insert the year's row if missing without racing another request doing the same.
+    OrderNumberCounter.objects.bulk_create([OrderNumberCounter(year=year)], ignore_conflicts=True)
+    counter = OrderNumberCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{year}-{counter.last_number:06d}"
+
+
+def _membership_locked(*, user) -> Membership:
+    # get_or_create survives a concurrent first order (savepoint, then get) and, unlike an
+    # INSERT ... ON CONFLICT, saves through the model so the new membership gets its history row.
+    Membership.objects.get_or_create(user=user)
+    return Membership.objects.select_for_update().get(user=user)
+
+
+@transaction.atomic
+def order_create(
+    *, user, membership_type: MembershipType, provider: str, statement: str = "", created_by=None
+) -> Order:
+    """Create a pending order for joining or renewing, freezing today's price, band and country on it.
+
+    For types that need approval (Student), the member's statement is required and payment waits for
+    staff to approve the order (order_approve).
+
+    The member's membership row is locked, so a double click or two tabs reuse one pending order instead
+    of creating two. A member who switches type or method gets a new order; the older pending one is void.
+    """
+    if provider not in MEMBER_PROVIDERS:
+        raise ValidationError(MSG_PROVIDER_NOT_ALLOWED, code="provider")
+    if not (membership_type.is_purchasable and membership_type.is_active):
+        raise ValidationError(MSG_NOT_PURCHASABLE, code="not_purchasable", params={"type": membership_type.name})
+    statement = (statement or "").strip()
+    if membership_type.requires_approval and not statement:
+        raise ValidationError(MSG_STATEMENT_REQUIRED, code="statement_required", params={"type": membership_type.name})
+    quote = price_quote(user=user, membership_type=membership_type)
+    membership = _membership_locked(user=user)
+    check_may_order(membership=membership)
+
+    pending = Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING)
+    for order in pending:
+        if (order.membership_type_id, order.provider, order.amount, order.band) == (
+            membership_type.pk,
+            provider,
+            quote.amount,
+            quote.band,
+        ):
+            return order
+    for order in pending:
+        order.status = OrderStatus.CANCELLED
+        order._history_user = created_by or user
+        order.save(update_fields=["status"])
+
+    order = Order(
+        number=order_number_next(year=timezone.localdate().year),
+        membership=membership,
+        membership_type=membership_type,
+        country=quote.country,
+        band=quote.band,
+        amount=quote.amount,
+        currency=quote.currency,
+        provider=provider,
+        needs_approval=membership_type.requires_approval,
+        applicant_statement=statement if membership_type.requires_approval else "",
+        created_by=created_by or user,
+    )
+    order._history_user = created_by or user
+    order.save()
+    return order
+
+
+def order_mark_paid(
+    *, order: Order, provider_reference: str | None = None, paid_at: datetime.datetime | None = None, by=None
+) -> Term:
+    """Mark an order paid and create its one term. Safe to call any number of times, concurrently.
+
+    The order row lock serialises callers; the second finds the order paid and returns the same term.
+    The OneToOne between term and order backs this up in the database. The membership row is locked too,
+    so two different orders paid at once still chain their terms without overlap.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.PAID:
+            return order.term
+        if order.status == OrderStatus.REFUNDED:
+            raise ValidationError(MSG_REFUNDED, code="refunded", params={"number": order.number})
+        membership = Membership.objects.select_for_update().get(pk=order.membership_id)
+        paid_at = paid_at or timezone.now()
+        paid_on = timezone.localdate(paid_at)
+        start = next_term_start(last_end=last_end_of(membership), paid_on=paid_on)
+        term = Term.objects.create(
+            membership=membership,
+            membership_type=order.membership_type,
+            start=start,
+            end=term_end(start=start, months=order.membership_type.term_months),
+            order=order,
+        )
+        order.status = OrderStatus.PAID
+        order.paid_at = paid_at
+        update_fields = ["status", "paid_at"]
+        if order.needs_approval and order.approved_at is None:
+            # Staff recording a payment for an unapproved application approve it by doing so.
+            order.approved_at, order.approved_by = paid_at, by
+            update_fields += ["approved_at", "approved_by"]
+        if provider_reference:
+            order.provider_reference = provider_reference
+            update_fields.append("provider_reference")
+        order._history_user = by
+        order.save(update_fields=update_fields)
+        if order.provider != PaymentProvider.COMP:
+            from members.emails import send_receipt
+
+            send_receipt(order=order)
+    return term
+
+
+@transaction.atomic
+def term_comp(*, membership: Membership, membership_type: MembershipType, reason: str, by) -> Term:
+    """Staff grant a term without payment (honorary, hardship): an order of 0 with provider `comp` and the reason."""
+    if not (reason or "").strip():
+        raise ValidationError(MSG_REASON_REQUIRED, code="reason_required")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    country = str(membership.user.country or "")
+    try:
+        band = band_for_country(country=country)
+    except ValidationError:
+        band = ""  # a comp does not depend on dues; the band is only recorded when known
+    order = Order(
+        number=order_number_next(year=timezone.localdate().year),
+        membership=membership,
+        membership_type=membership_type,
+        country=country,
+        band=band,
+        amount=0,
+        currency=settings.DUES_CURRENCY,
+        provider=PaymentProvider.COMP,
+        note=reason.strip(),
+        created_by=by,
+    )
+    order._history_user = by
+    order.save()
+    return order_mark_paid(order=order, by=by)
+
+
+@transaction.atomic
+def order_set_reference(*, order: Order, provider_reference: str) -> Order:
+    """Remember the payment provider's id for a pending order (the Stripe Checkout Session)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.provider_reference != provider_reference and order.status == OrderStatus.PENDING:
+        order.provider_reference = provider_reference
+        order.save(update_fields=["provider_reference"])
+    return order
+
+
+@transaction.atomic
+def order_approve(*, order: Order, by) -> Order:
+    """Staff approve an application (e.g. a student's statement); the member can then pay it."""
+    order = Order.objects.select_for_update().select_related("membership__user", "membership_type").get(pk=order.pk)
+    if not order.awaits_approval:
+        raise ValidationError(MSG_NOT_AWAITING_APPROVAL, code="not_awaiting_approval", params={"number": order.number})
+    order.approved_at = timezone.now()
+    order.approved_by = by
+    order._history_user = by
+    order.save(update_fields=["approved_at", "approved_by"])
+    from members.emails import send_approved
+
+    send_approved(order=order)
+    return order

@@ -1,0 +1,178 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from members.models import Membership, MembershipStatus, Order, OrderStatus, Term
+from members.services.payments import order_create, order_mark_paid
+from tests.factories import StaffFactory, TermFactory, UserFactory, price_matrix
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 25, 12, tzinfo=datetime.UTC)
+TODAY = datetime.date(2026, 11, 25)
+CHANGELIST = "/admin/members/membership/"
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def types(db):
+    return price_matrix("Student", "Full")
+
+
+def make_members(count, *, end_offset=200):
+    for index in range(count):
+        user = UserFactory()
+        TermFactory(
+            membership=Membership.objects.create(user=user), end=TODAY + datetime.timedelta(days=end_offset - index)
+        )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_changelist_runs_a_fixed_number_of_queries_for_any_page_size(admin_client, types):
+    make_members(5)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    make_members(45)
+    order_create(user=UserFactory(), membership_type=types["Full"], provider="invoice")
+    with CaptureQueriesContext(connection) as many:
+        response = admin_client.get(CHANGELIST)
+    assert response.content.decode().count('class="action-select"') == 50
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_filters_by_status_band_country_type_and_end_date(admin_client, types):
+    active = UserFactory(country="DE", full_name="Ada Active")
+    TermFactory(
+        membership=Membership.objects.create(user=active),
+        membership_type=types["Full"],
+        end=TODAY + datetime.timedelta(days=200),
+    )
+    expiring = UserFactory(country="IN", full_name="Ed Expiring")
+    TermFactory(
+        membership=Membership.objects.create(user=expiring),
+        membership_type=types["Student"],
+        end=TODAY + datetime.timedelta(days=20),
+    )
+    lapsed = UserFactory(country="UG", full_name="Lu Lapsed")
+    TermFactory(membership=Membership.objects.create(user=lapsed), end=TODAY - datetime.timedelta(days=100))
+
+    def names(query):
+        page = admin_client.get(f"{CHANGELIST}?{query}").content.decode()
+        return {name for name in ["Ada Active", "Ed Expiring", "Lu Lapsed"] if name in page}
+
+    assert names("status=expiring") == {"Ed Expiring"}
+    assert names("status=lapsed") == {"Lu Lapsed"}
+    assert names("band=high") == {"Ada Active"}
+    assert names("country=IN") == {"Ed Expiring"}
+    assert names("type=student") == {"Ed Expiring"}
+    assert names("ends_within=30") == {"Ed Expiring"}
+    assert names("ends_within=90") == {"Ed Expiring"}
+    assert names("q=ada") == {"Ada Active"}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_search_by_order_number_and_orcid(admin_client, types):
+    user = UserFactory(country="BR", full_name="Olga Order", orcid="0000-0002-1825-0097")
+    order = order_create(user=user, membership_type=types["Full"], provider="invoice")
+    UserFactory(full_name="Nobody Else")
+    assert "Olga Order" in admin_client.get(f"{CHANGELIST}?q={order.number}").content.decode()
+    assert "Olga Order" in admin_client.get(f"{CHANGELIST}?q=0000-0002-1825-0097").content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_staff_mark_invoice_paid_from_the_order_admin(admin_client, types):
+    order = order_create(user=UserFactory(country="DE"), membership_type=types["Full"], provider="invoice")
+    response = admin_client.post(
+        "/admin/members/order/", {"action": "mark_paid", "_selected_action": [order.pk]}, follow=True
+    )
+    assert "1 invoice marked paid." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.term.end == datetime.date(2027, 11, 24)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_mark_invoice_paid_action_on_memberships(admin_client, types):
+    order = order_create(user=UserFactory(country="DE"), membership_type=types["Full"], provider="invoice")
+    admin_client.post(CHANGELIST, {"action": "mark_invoice_paid", "_selected_action": [order.membership_id]})
+    assert Term.objects.get().order == order
+
+
+@time_machine.travel(NOW, tick=False)
+def test_comp_asks_for_a_reason_then_grants_a_term(admin_client, types):
+    membership = Membership.objects.create(user=UserFactory(country="KE"))
+    data = {"action": "comp_term", "_selected_action": [membership.pk]}
+    form = admin_client.post(CHANGELIST, data)
+    assert "Reason" in form.content.decode()
+    assert not Term.objects.exists()
+    admin_client.post(CHANGELIST, {**data, "apply": "1", "reason": "", "membership_type": types["Full"].pk})
+    assert not Term.objects.exists()
+    admin_client.post(CHANGELIST, {**data, "apply": "1", "reason": "Hardship", "membership_type": types["Full"].pk})
+    order = Order.objects.get()
+    assert (order.provider, order.amount, order.note, order.term.start) == ("comp", Decimal("0"), "Hardship", TODAY)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_cancel_action_requires_a_reason(admin_client):
+    make_members(1)
+    membership = Membership.objects.get()
+    data = {"action": "cancel_memberships", "_selected_action": [membership.pk], "apply": "1"}
+    admin_client.post(CHANGELIST, {**data, "reason": ""})
+    assert Membership.objects.with_status().get().status == MembershipStatus.ACTIVE
+    admin_client.post(CHANGELIST, {**data, "reason": "Deceased"})
+    assert Membership.objects.with_status().get().status == MembershipStatus.CANCELLED
+
+
+@time_machine.travel(NOW, tick=False)
+def test_export_streams_the_filtered_list_as_csv(admin_client):
+    make_members(3)
+    lapsed = UserFactory(email="lapsed@example.org")
+    TermFactory(membership=Membership.objects.create(user=lapsed), end=TODAY - datetime.timedelta(days=100))
+    response = admin_client.get("/admin/members/membership/export/?status=lapsed")
+    assert response.streaming
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("email,full name,country,band,type,status")
+    assert len(lines) == 2
+    assert lines[1].startswith("lapsed@example.org,")
+    assert ",lapsed," in lines[1]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_membership_page_shows_terms_and_orders(admin_client, types):
+    order = order_create(user=UserFactory(country="DE"), membership_type=types["Full"], provider="invoice")
+    order_mark_paid(order=order)
+    page = admin_client.get(f"/admin/members/membership/{order.membership_id}/change/").content.decode()
+    assert order.number in page
+    assert "Nov. 24, 2027" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_dashboard_shows_status_counts_endings_renewal_rate_and_dues(admin_client, types):
+    make_members(3, end_offset=20)  # three expiring within 30 days
+    renewed = UserFactory(country="IN")
+    with time_machine.travel(NOW - datetime.timedelta(days=400), tick=False):
+        order_mark_paid(order=order_create(user=renewed, membership_type=types["Full"], provider="invoice"))
+    with time_machine.travel(NOW - datetime.timedelta(days=60), tick=False):
+        order_mark_paid(order=order_create(user=renewed, membership_type=types["Full"], provider="invoice"))
+    lapsed = UserFactory(country="UG")
+    TermFactory(membership=Membership.objects.create(user=lapsed), end=TODAY - datetime.timedelta(days=100))
+    page = admin_client.get("/admin/members/membership/dashboard/").content.decode()
+    assert "<svg" in page
+    assert "<desc" in page
+    from members.admin_views import dashboard_figures
+
+    figures = dashboard_figures(TODAY)
+    assert dict(figures["statuses"])[MembershipStatus.EXPIRING] == 3
+    assert figures["ending"] == [(30, 3), (60, 3), (90, 3)]
+    assert (figures["renewal"]["renewed"], figures["renewal"]["total"]) == (1, 2)
+    assert ("Lower-middle income", Decimal("50.00"), 1) in figures["dues"]

@@ -1,0 +1,165 @@
+"""Stripe Checkout: session creation against a local Stripe-like server, signed webhooks built for real."""
+
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+
+import pytest
+import stripe
+
+from members.models import Order, OrderStatus, StripeEvent, Term
+from members.services.payments import order_create
+from tests.factories import UserFactory, price_matrix
+from tests.members.stripe_server import FakeStripe
+
+WEBHOOK_SECRET = "whsec_test_secret_for_signatures"
+URL = "/payments/stripe/webhook/"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def stripe_settings(settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_local"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
+
+@pytest.fixture
+def fake_stripe(monkeypatch):
+    with FakeStripe() as fake:
+        monkeypatch.setattr(stripe, "api_base", fake.url)
+        yield fake
+
+
+@pytest.fixture
+def order(db):
+    full = price_matrix("Full")["Full"]
+    return order_create(user=UserFactory(country="BR"), membership_type=full, provider="stripe")
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signature}"
+
+
+def completed_event(order, *, event_id="evt_test_1", amount=None, currency=None, payment_status="paid"):
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "livemode": False,
+            "api_version": "2025-01-27.acacia",
+            "data": {
+                "object": {
+                    "id": "cs_test_paid",
+                    "object": "checkout.session",
+                    "amount_total": 10000 if amount is None else amount,
+                    "currency": currency or "usd",
+                    "client_reference_id": order.number,
+                    "metadata": {"order_number": order.number},
+                    "payment_status": payment_status,
+                    "status": "complete",
+                }
+            },
+        }
+    )
+
+
+def deliver(client, payload, signature=None):
+    return client.post(
+        URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature or sign(payload)
+    )
+
+
+def test_join_by_card_creates_a_checkout_session_with_an_idempotency_key(client, fake_stripe):
+    full = price_matrix("Full")["Full"]
+    member = UserFactory(country="IN")
+    client.force_login(member)
+    response = client.post("/membership/join/", {"membership_type": full.pk, "provider": "stripe"})
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == "https://checkout.stripe.com/c/pay/cs_test_000000000000000000000001"
+    request = fake_stripe.requests[0]
+    assert request["headers"]["Idempotency-Key"] == f"checkout-session-{order.number}"
+    assert request["headers"]["Authorization"] == "Bearer sk_test_local"
+    assert request["form"]["line_items[0][price_data][unit_amount]"] == "5000"
+    assert request["form"]["metadata[order_number]"] == order.number
+    assert order.provider_reference == "cs_test_000000000000000000000001"
+    # A second submit (back button, double click) reuses the order and gets the same session back.
+    client.post("/membership/join/", {"membership_type": full.pk, "provider": "stripe"})
+    assert Order.objects.count() == 1
+    assert fake_stripe.requests[1]["headers"]["Idempotency-Key"] == request["headers"]["Idempotency-Key"]
+
+
+def test_completed_checkout_marks_the_order_paid_once_even_delivered_ten_times(client, order):
+    payload = completed_event(order)
+    responses = [deliver(client, payload) for _ in range(10)]
+    assert [r.status_code for r in responses] == [200] * 10
+    assert responses[0].content == b"paid"
+    assert {r.content for r in responses[1:]} == {b"duplicate"}
+    order.refresh_from_db()
+    assert (order.status, order.provider_reference) == (OrderStatus.PAID, "cs_test_paid")
+    assert Term.objects.filter(order=order).count() == 1
+    assert StripeEvent.objects.get().processed_at is not None
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        lambda payload: sign(payload, secret="whsec_forged"),
+        lambda payload: sign(payload, timestamp=int(time.time()) - 3600),  # stale: replayed an hour later
+        lambda payload: "t=1,v1=deadbeef",
+        lambda payload: "",
+    ],
+    ids=["forged", "stale", "garbage", "missing"],
+)
+def test_badly_signed_events_are_rejected_and_change_nothing(client, order, signature):
+    payload = completed_event(order)
+    assert deliver(client, payload, signature(payload) or "none").status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not StripeEvent.objects.exists()
+    assert not Term.objects.exists()
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(9999, "usd"), (10000, "eur"), (1000000, "usd")])
+def test_amount_or_currency_mismatch_is_rejected(client, order, amount, currency):
+    response = deliver(client, completed_event(order, amount=amount, currency=currency))
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not StripeEvent.objects.exists()
+
+
+def test_unknown_order_is_rejected(client, order):
+    order.number = "2026-999999"
+    assert deliver(client, completed_event(order)).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_unpaid_completed_session_waits_and_other_events_are_acknowledged(client, order):
+    assert deliver(client, completed_event(order, payment_status="unpaid")).content == b"waiting"
+    other = json.dumps({"id": "evt_other", "type": "customer.created", "created": 1, "data": {"object": {}}})
+    assert deliver(client, other).content == b"ignored"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+
+def test_return_page_is_honest_about_payment(client, order):
+    client.force_login(order.membership.user)
+    page = client.get(f"{order.get_absolute_url()}?checkout=done")
+    assert b"Waiting for confirmation" in page.content
+    deliver(client, completed_event(order))
+    page = client.get(f"{order.get_absolute_url()}?checkout=done")
+    assert b"Payment received" in page.content
+    assert order.amount == Decimal("100.00")
+
+
+def test_webhook_is_off_without_stripe_keys(client, order, settings):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    assert deliver(client, completed_event(order)).status_code == 404
