@@ -40,6 +40,7 @@ def test_join_page_names_country_band_and_prices(client, types):
     assert "India" in page
     assert "Lower-middle income" in page
     assert "50.00 USD" in page
+    assert 'href="/membership/profile/">correct it in your profile</a>' in page
 
 
 @time_machine.travel(NOW, tick=False)
