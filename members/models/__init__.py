@@ -1,3 +1,4 @@
 from .accounts import User
+from .outbox import OutgoingEmail, OutgoingEmailStatus
 
-__all__ = ["User"]
+__all__ = ["OutgoingEmail", "OutgoingEmailStatus", "User"]

@@ -181,7 +181,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+# Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "members.tasks.sweep_outbox", "schedule": 5 * 60},
+}
 
 # --- Security headers shared by all environments --------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -228,3 +231,10 @@ SOCIETY_SHORT_NAME = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
 # The email login is unique case-insensitively (constraint user_email_ci_unique on Lower(email)),
 # which is stricter than the plain unique=True this check looks for.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Email outbox (members/services/outbox.py) ------------------------------
+REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
+OUTBOX_MAX_ATTEMPTS = 6
+# First retry wait; each later one is five times longer (about a day over six tries).
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=120)
+ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
