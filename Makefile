@@ -22,7 +22,7 @@ run: bootstrap
 	python manage.py seed_demo
 	@echo
 	@echo "  The portal is running at http://localhost:8000/  (admin: http://localhost:8000/admin/)"
-	@echo "  Demo staff login: see the line 'Demo staff login' above."
+	@echo "  Demo staff login: staff@society.example / demo-staff-password (local demo data only)"
 	@echo
 	honcho start
 

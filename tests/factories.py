@@ -1,7 +1,9 @@
+import datetime
+
 import factory
 from allauth.account.models import EmailAddress
 
-from members.models import User
+from members.models import Membership, MembershipType, Term, User
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -32,3 +34,32 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     email = factory.Sequence(lambda n: f"staff{n}@society.example")
     is_staff = True
+
+
+class MembershipTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MembershipType
+        django_get_or_create = ["slug"]
+
+    name = "Full"
+    slug = factory.LazyAttribute(lambda o: o.name.lower())
+    term_months = 12
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+
+
+class TermFactory(factory.django.DjangoModelFactory):
+    """A term without an order (as imported or granted); `end` is inclusive."""
+
+    class Meta:
+        model = Term
+
+    membership = factory.SubFactory(MembershipFactory)
+    membership_type = factory.SubFactory(MembershipTypeFactory)
+    start = factory.LazyAttribute(lambda o: o.end - datetime.timedelta(days=364))
+    end = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=200))

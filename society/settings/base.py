@@ -151,7 +151,7 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
@@ -231,6 +231,11 @@ SOCIETY_SHORT_NAME = env.str("SOCIETY_SHORT_NAME", default="ISSCS")
 # The email login is unique case-insensitively (constraint user_email_ci_unique on Lower(email)),
 # which is stricter than the plain unique=True this check looks for.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Membership dues and dates --------------------------------------------
+DUES_CURRENCY = env.str("DUES_CURRENCY", default="USD")
+RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
+GRACE_DAYS = env.int("GRACE_DAYS", default=30)
 
 # --- Email outbox (members/services/outbox.py) ------------------------------
 REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")

@@ -69,3 +69,30 @@ def test_robots_txt_points_to_the_sitemap(client):
     assert response["Content-Type"].startswith("text/plain")
     assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
     assert "Disallow: /admin/" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("handler", "code", "heading"),
+    [
+        ("bad_request", 400, "Bad request"),
+        ("permission_denied", 403, "Access denied"),
+        ("page_not_found", 404, "Page not found"),
+    ],
+)
+def test_error_pages_render_in_the_layout(rf, handler, code, heading):
+    from django.views import defaults
+
+    response = getattr(defaults, handler)(rf.get("/"), exception=Exception("boom"))
+    body = response.content.decode()
+    assert response.status_code == code
+    assert heading in body
+    assert 'class="site-header"' in body
+    assert "boom" not in body  # exception details never reach the visitor
+
+
+def test_429_page_renders_in_the_layout(rf):
+    from django.template.loader import render_to_string
+
+    body = render_to_string("429.html", request=rf.get("/"))
+    assert "Too many attempts" in body
+    assert 'class="site-header"' in body

@@ -68,3 +68,17 @@ def test_pages_have_no_inline_script_or_style(client, url):
     assert "<style" not in body
     assert " style=" not in body
     assert " onclick=" not in body
+
+
+def test_production_static_files_get_hashed_names(tmp_path):
+    result = run_manage(
+        "collectstatic",
+        "--noinput",
+        DJANGO_SETTINGS_MODULE="society.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        STATIC_ROOT=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    hashed = [path.name for path in (tmp_path / "css").glob("site.*.css")]
+    assert hashed, "no hashed copy of css/site.css"
+    assert (tmp_path / "staticfiles.json").exists()

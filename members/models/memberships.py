@@ -1,0 +1,303 @@
+"""Membership types, dues by country income band, memberships, their terms and the orders that pay for them.
+
+Dates are calendar dates in the society's TIME_ZONE; a term is valid through the end of its end date there.
+Money is Decimal, never float.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+
+class IncomeBand(models.TextChoices):
+    """The World Bank's income groups, which set the dues of a member's country."""
+
+    HIGH = "high", _("High income")
+    UPPER_MIDDLE = "upper_middle", _("Upper-middle income")
+    LOWER_MIDDLE = "lower_middle", _("Lower-middle income")
+    LOW = "low", _("Low income")
+
+
+class MembershipStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    EXPIRING = "expiring", _("Expiring soon")
+    GRACE = "grace", _("In grace period")
+    LAPSED = "lapsed", _("Lapsed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Statuses that open member-only pages (directory, members-only news).
+ACCESS_STATUSES = frozenset({MembershipStatus.ACTIVE, MembershipStatus.EXPIRING, MembershipStatus.GRACE})
+
+
+def society_today() -> datetime.date:
+    """Today's date in the society's TIME_ZONE: the calendar every term is counted in."""
+    return timezone.localdate()
+
+
+def membership_status(
+    *,
+    today: datetime.date,
+    last_end: datetime.date | None,
+    cancelled: bool = False,
+    window_days: int | None = None,
+    grace_days: int | None = None,
+) -> MembershipStatus:
+    """The one definition of a membership's status, derived from dates. `with_status()` mirrors it in SQL."""
+    window_days = settings.RENEWAL_WINDOW_DAYS if window_days is None else window_days
+    grace_days = settings.GRACE_DAYS if grace_days is None else grace_days
+    if cancelled:
+        return MembershipStatus.CANCELLED
+    if last_end is None:
+        return MembershipStatus.PENDING
+    if today <= last_end:
+        if (last_end - today).days <= window_days:
+            return MembershipStatus.EXPIRING
+        return MembershipStatus.ACTIVE
+    if (today - last_end).days <= grace_days:
+        return MembershipStatus.GRACE
+    return MembershipStatus.LAPSED
+
+
+class MembershipTypeQuerySet(models.QuerySet):
+    def purchasable(self):
+        return self.filter(is_active=True, is_purchasable=True)
+
+
+class MembershipType(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    description = models.TextField(_("description"), blank=True)
+    eligibility = models.TextField(_("eligibility"), blank=True)
+    term_months = models.PositiveSmallIntegerField(_("term length in months"), default=12)
+    requires_approval = models.BooleanField(
+        _("staff must approve"), default=False, help_text=_("For example students, who describe their proof of status.")
+    )
+    is_purchasable = models.BooleanField(
+        _("members can buy it"), default=True, help_text=_("Off for types only staff grant, such as Honorary.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    display_order = models.PositiveSmallIntegerField(_("display order"), default=0)
+
+    objects = MembershipTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_order", "name"]
+        verbose_name = _("membership type")
+        verbose_name_plural = _("membership types")
+        constraints = [models.CheckConstraint(condition=Q(term_months__gte=1), name="membershiptype_term_positive")]
+
+    def __str__(self):
+        return self.name
+
+
+class CountryBand(models.Model):
+    """Which income band each ISO 3166-1 country is in. Changes are kept in history with their dates."""
+
+    country = CountryField(_("country"), unique=True)
+    band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["country"]
+        verbose_name = _("country income band")
+        verbose_name_plural = _("country income bands")
+
+    def __str__(self):
+        return f"{self.country.name}: {self.get_band_display()}"
+
+
+class Price(models.Model):
+    """One price per (membership type, income band), in settings.DUES_CURRENCY."""
+
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="prices")
+    band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["membership_type__display_order", "band"]
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+        constraints = [
+            models.UniqueConstraint(fields=["membership_type", "band"], name="price_unique_type_band"),
+            models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="price_amount_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.membership_type} / {self.get_band_display()}: {self.amount}"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def with_last_end(self):
+        last_term = Term.objects.filter(membership=OuterRef("pk")).order_by("-end").values("end")[:1]
+        return self.annotate(last_end=Subquery(last_term))
+
+    def with_status(self, today: datetime.date | None = None):
+        """Annotate `last_end` and `status` in SQL, mirroring membership_status() exactly."""
+        today = today or society_today()
+        window_start = today + datetime.timedelta(days=settings.RENEWAL_WINDOW_DAYS)
+        grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
+        return self.with_last_end().annotate(
+            status=Case(
+                When(cancelled_at__isnull=False, then=Value(MembershipStatus.CANCELLED.value)),
+                When(last_end__isnull=True, then=Value(MembershipStatus.PENDING.value)),
+                When(last_end__gte=today, last_end__lte=window_start, then=Value(MembershipStatus.EXPIRING.value)),
+                When(last_end__gt=window_start, then=Value(MembershipStatus.ACTIVE.value)),
+                When(last_end__gte=grace_floor, then=Value(MembershipStatus.GRACE.value)),
+                default=Value(MembershipStatus.LAPSED.value),
+                output_field=models.CharField(),
+            )
+        )
+
+    def with_access(self, today: datetime.date | None = None):
+        return self.with_status(today).filter(status__in=[status.value for status in ACCESS_STATUSES])
+
+
+class Membership(models.Model):
+    """One per member. Its terms are its history; nothing here is rewritten by a renewal."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="membership")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
+
+    history = HistoricalRecords()
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | ~Q(cancel_reason=""), name="membership_cancel_has_reason"
+            )
+        ]
+
+    def __str__(self):
+        return str(self.user)
+
+    def last_term(self):
+        return self.terms.order_by("-end").first()
+
+    def status_on(self, today: datetime.date | None = None) -> MembershipStatus:
+        last_end = getattr(self, "last_end", None)
+        if not hasattr(self, "last_end"):
+            term = self.last_term()
+            last_end = term.end if term else None
+        return membership_status(
+            today=today or society_today(), last_end=last_end, cancelled=self.cancelled_at is not None
+        )
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class PaymentProvider(models.TextChoices):
+    STRIPE = "stripe", _("Card (Stripe)")
+    INVOICE = "invoice", _("Invoice / bank transfer")
+    COMP = "comp", _("Granted by staff")
+    IMPORT = "import", _("Imported from the previous system")
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number issued per year; locked row by row so numbers are gapless and sequential."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class OrderQuerySet(models.QuerySet):
+    def paid(self):
+        return self.filter(status=OrderStatus.PAID)
+
+    def pending(self):
+        return self.filter(status=OrderStatus.PENDING)
+
+
+class Order(models.Model):
+    """What a member owes or paid for one term. Never deleted: it is the society's financial record."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="orders")
+    country = CountryField(_("country at order time"), blank=True)
+    band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    # Frozen when the order is created: later price or band changes never alter it.
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    provider = models.CharField(_("payment method"), max_length=20, choices=PaymentProvider.choices)
+    provider_reference = models.CharField(_("provider reference"), max_length=255, null=True, blank=True, unique=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status=OrderStatus.PAID, paid_at__isnull=False) | ~Q(status=OrderStatus.PAID),
+                name="order_paid_has_paid_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(provider=PaymentProvider.COMP) | ~Q(note=""), name="order_comp_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class Term(models.Model):
+    """A paid period of membership, from `start` through the end of `end` (inclusive) in the society's TIME_ZONE."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="terms")
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="terms")
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end (inclusive)"))
+    # One order pays for exactly one term: a replayed payment notification cannot add a second.
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="term", null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["membership", "start"]
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="term_end_not_before_start"),
+        ]
+        indexes = [models.Index(fields=["membership", "-end"], name="term_membership_end")]
+
+    def __str__(self):
+        return f"{self.membership}: {self.start} – {self.end}"
