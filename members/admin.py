@@ -99,3 +99,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+from members import admin_reminders  # noqa: E402,F401  (registers the reminder admins)

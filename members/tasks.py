@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from members.services.outbox import outbox_requeue_due, outgoing_email_send
+from members.services.reminders import renewal_reminders_send
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-send leaves the message in Redis to be
@@ -16,3 +17,8 @@ def send_outgoing_email(email_id: int) -> None:
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def sweep_outbox() -> None:
     outbox_requeue_due()
+
+
+@shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
+def send_renewal_reminders() -> None:
+    renewal_reminders_send()

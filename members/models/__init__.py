@@ -13,10 +13,12 @@ from .memberships import (
     Term,
 )
 from .outbox import OutgoingEmail, OutgoingEmailStatus
+from .reminders import JobHeartbeat, ReminderDelivery, ReminderRule
 
 __all__ = [
     "CountryBand",
     "IncomeBand",
+    "JobHeartbeat",
     "Membership",
     "MembershipStatus",
     "MembershipType",
@@ -27,6 +29,8 @@ __all__ = [
     "OutgoingEmailStatus",
     "PaymentProvider",
     "Price",
+    "ReminderDelivery",
+    "ReminderRule",
     "Term",
     "User",
 ]

@@ -180,3 +180,17 @@ def outgoing_email_resend(*, email_ids: Iterable[int]) -> int:
         if ids:
             transaction.on_commit(lambda: outbox_publish(ids))
     return len(ids)
+
+
+def emails_enqueue_bulk(emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Write many unsaved OutgoingEmail rows with one INSERT in the caller's transaction; their send
+    tasks are queued on one broker connection after commit. For batch jobs such as reminders."""
+    now = timezone.now()
+    for email in emails:
+        email.queued_at = now
+        if not email.reply_to:
+            email.reply_to = settings.REPLY_TO_EMAIL
+    created = OutgoingEmail.objects.bulk_create(emails, batch_size=1000)
+    ids = [email.pk for email in created]
+    transaction.on_commit(lambda: outbox_publish(ids))
+    return created

@@ -184,6 +184,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "members.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
+    "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------
