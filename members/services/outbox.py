@@ -185,6 +185,8 @@ def outgoing_email_resend(*, email_ids: Iterable[int]) -> int:
 def emails_enqueue_bulk(emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
     """Write many unsaved OutgoingEmail rows with one INSERT in the caller's transaction; their send
     tasks are queued on one broker connection after commit. For batch jobs such as reminders."""
+    if not emails:
+        return []
     now = timezone.now()
     for email in emails:
         email.queued_at = now

@@ -141,7 +141,8 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     # Paid but not yet turned into a term: the member has renewed, the term is on its way.
     paid_in_flight = Order.objects.filter(membership=OuterRef("membership"), status=OrderStatus.PAID, term__isnull=True)
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
-    band = CountryBand.objects.filter(country=OuterRef("membership__user__country")).values("band")[:1]
+    # Nested in the price subquery, hence the double OuterRef back to the term's member.
+    band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
     price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
     return (
         Term.objects.filter(
@@ -218,7 +219,13 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
 
 
 def heartbeat_record(*, name: str, result: dict) -> None:
-    JobHeartbeat.objects.update_or_create(name=name, defaults={"last_run_at": timezone.now(), "last_result": result})
+    # One upsert (INSERT ... ON CONFLICT DO UPDATE): no read-then-write race between two runs.
+    JobHeartbeat.objects.bulk_create(
+        [JobHeartbeat(name=name, last_run_at=timezone.now(), last_result=result)],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["last_run_at", "last_result"],
+    )
 
 
 def heartbeat_problem(
