@@ -104,15 +104,16 @@ def renew_url() -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def reminder_context(*, user: User, term: Term, price=None) -> dict:
-    """The documented template context, formatted in the member's language (call inside override)."""
+def reminder_context(*, user: User, term: Term, price=None, link: str | None = None) -> dict:
+    """The documented template context, formatted in the member's language (call inside override).
+    A batch passes `link` (the renew URL, the same for everyone) to resolve it once, not per member."""
     return {
         "preferred_name": user.preferred_name or user.full_name,
         "full_name": user.full_name,
         "membership_type": term.membership_type.name,
         "end_date": date_format(term.end, "DATE_FORMAT"),
         "price": f"{number_format(price, 2)} {settings.DUES_CURRENCY}" if price is not None else "",
-        "renew_url": renew_url(),
+        "renew_url": link or renew_url(),
         "society_name": settings.SOCIETY_NAME,
     }
 
@@ -187,6 +188,7 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
         compiled = {rule.pk: CompiledRule.of(rule) for rule in ReminderRule.objects.active()}
         run.per_rule = {entry.rule.name: 0 for entry in sorted(compiled.values(), key=lambda c: c.rule.offset_days)}
         emails, deliveries = [], []
+        link = renew_url()
         for term in reminders_due(today=today, rules=[entry.rule for entry in compiled.values()]):
             rule = compiled[term.due_rule_id]
             user = term.membership.user
@@ -195,7 +197,9 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
                 run.planned.append((user.email, rule.rule.name, term.end.isoformat()))
                 continue
             with translation.override(user.language):
-                subject, text, html = rule.render(reminder_context(user=user, term=term, price=term.price_amount))
+                subject, text, html = rule.render(
+                    reminder_context(user=user, term=term, price=term.price_amount, link=link)
+                )
             emails.append(
                 OutgoingEmail(
                     to=user.email,
