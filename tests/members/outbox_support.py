@@ -173,7 +173,7 @@ def current_celery_app(app: Celery):
 
 
 @contextlib.contextmanager
-def worker_thread(app: Celery, pool: str = "solo", concurrency: int = 1):
+def worker_thread(app: Celery, pool: str = "threads", concurrency: int = 2):
     with start_worker(app, pool=pool, concurrency=concurrency, perform_ping_check=False, shutdown_timeout=30):
         yield
 
