@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from members.models import JobHeartbeat, ReminderDelivery, ReminderRule, Term, User
-from members.services.reminders import CompiledRule, reminder_context
+from members.services.reminders import CompiledRule, reminder_context, renewal_price
 
 
 class PreviewForm(forms.Form):
@@ -67,7 +67,8 @@ class ReminderRuleAdmin(admin.ModelAdmin):
             user = form.cleaned_data["member"]
             term = Term.objects.select_related("membership_type").filter(membership__user=user).order_by("-end").first()
             with translation.override(user.language):
-                subject, text, html = CompiledRule.of(rule).render(reminder_context(user=user, term=term))
+                price = renewal_price(user=user, term=term)
+                subject, text, html = CompiledRule.of(rule).render(reminder_context(user=user, term=term, price=price))
             rendered = {"subject": subject, "text": text, "html": html, "member": user}
         context = {
             **self.admin_site.each_context(request),

@@ -4,8 +4,8 @@ _TEXT = """Dear {{ preferred_name }},
 
 {INTRO}
 
-Membership: {{ membership_type }}
-Renewal price for your country: {{ price }}
+Membership: {{ membership_type }}{% if price %}
+Renewal price for your country: {{ price }}{% endif %}
 
 Renew in a minute here: {{ renew_url }}
 
@@ -15,7 +15,7 @@ The membership office, {{ society_name }}
 
 _HTML = """<p>Dear {{ preferred_name }},</p>
 <p>{INTRO}</p>
-<p>Membership: <strong>{{ membership_type }}</strong><br>Renewal price for your country: <strong>{{ price }}</strong></p>
+<p>Membership: <strong>{{ membership_type }}</strong>{% if price %}<br>Renewal price for your country: <strong>{{ price }}</strong>{% endif %}</p>
 <p>With best wishes,<br>The membership office, {{ society_name }}</p>"""
 
 _RULES = [

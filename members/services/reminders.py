@@ -118,6 +118,16 @@ def reminder_context(*, user: User, term: Term, price=None, link: str | None = N
     }
 
 
+def renewal_price(*, user: User, term: Term):
+    """The price of renewing `term`'s membership type for the member's country band, or None."""
+    band = CountryBand.objects.filter(country=user.country).values("band")[:1]
+    return (
+        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band))
+        .values_list("amount", flat=True)
+        .first()
+    )
+
+
 def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     """Latest terms with their latest due, not yet delivered rule (`due_rule_id`) and renewal price."""
     if not rules:

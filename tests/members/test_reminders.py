@@ -209,6 +209,7 @@ def test_the_member_receives_a_personal_multipart_email_in_their_language(rules,
         assert "2. März 2026" in part  # the end date, formatted in German
         assert "150,00 USD" in part
     assert "/membership/" in html
+    assert '<html lang="de">' in html
 
 
 def test_two_processes_running_the_job_at_once_queue_each_reminder_once(rules, transactional_db, smtp_server, settings):
