@@ -18,6 +18,7 @@ from pathlib import Path
 import redis
 from aiosmtpd.controller import Controller
 from celery import Celery
+from celery import _state as celery_state
 from celery.contrib.testing.worker import start_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,15 +162,14 @@ def make_test_app(broker_url: str, queue: str) -> Celery:
 @contextlib.contextmanager
 def current_celery_app(app: Celery):
     """Make `app` the app that shared tasks publish through, in every thread, for the block."""
-    from society.celery import app as society_app
-
+    previous_current, previous_default = celery_state._tls.current_app, celery_state.default_app
     app.set_current()
     app.set_default()
     try:
         yield app
     finally:
-        society_app.set_current()
-        society_app.set_default()
+        celery_state._set_current_app(previous_current)
+        celery_state.set_default_app(previous_default)
 
 
 @contextlib.contextmanager

@@ -432,3 +432,10 @@ def test_account_emails_are_written_to_the_outbox(client, member, django_capture
     assert deliver_outbox() == 1
     assert mail.outbox[0].extra_headers["Message-ID"] == email.message_id
     assert mail.outbox[0].to == [member.email]
+
+
+def test_tasks_queued_by_tests_stay_in_this_process():
+    from members.tasks import send_outgoing_email
+
+    assert send_outgoing_email.app.conf.broker_url == "memory://"
+    assert outbox_publish([1]) is True
