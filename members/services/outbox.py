@@ -196,3 +196,14 @@ def emails_enqueue_bulk(emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
     ids = [email.pk for email in created]
     transaction.on_commit(lambda: outbox_publish(ids))
     return created
+
+
+def outgoing_emails_redact(*, address: str, replacement: str) -> int:
+    """For a member's erasure: blank what the outbox holds about `address` and stop anything unsent.
+    The rows stay (a reminder delivery points to its email) with the replacement address. Returns how many."""
+    with transaction.atomic():
+        emails = OutgoingEmail.objects.filter(to__iexact=address)
+        emails.filter(status=OutgoingEmailStatus.QUEUED).update(
+            status=OutgoingEmailStatus.FAILED, next_attempt_at=None, last_error="Recipient erased before sending."
+        )
+        return emails.update(to=replacement, subject="", text_body="", html_body="")

@@ -19,6 +19,7 @@ from members.services.outbox import (
     outbox_requeue_due,
     outgoing_email_resend,
     outgoing_email_send,
+    outgoing_emails_redact,
     retry_delay,
 )
 from tests.factories import UserFactory
@@ -439,3 +440,18 @@ def test_tasks_queued_by_tests_stay_in_this_process():
 
     assert send_outgoing_email.app.conf.broker_url == "memory://"
     assert outbox_publish([1]) is True
+
+
+@pytest.mark.django_db
+def test_erasing_a_member_blanks_their_emails_and_stops_unsent_ones():
+    sent, unsent, other = enqueue(1), enqueue(1), enqueue(2)
+    OutgoingEmail.objects.filter(pk=sent.pk).update(status=OutgoingEmailStatus.SENT, sent_at=timezone.now())
+
+    assert outgoing_emails_redact(address="ANA1@lab.example", replacement="erased-7@erased.invalid") == 2
+
+    for email in (sent, unsent):
+        email.refresh_from_db()
+        assert (email.to, email.subject, email.text_body, email.html_body) == ("erased-7@erased.invalid", "", "", "")
+    assert (sent.status, unsent.status) == (OutgoingEmailStatus.SENT, OutgoingEmailStatus.FAILED)
+    assert outgoing_email_send(email_id=unsent.pk) is None
+    assert status_of(other) == OutgoingEmailStatus.QUEUED
