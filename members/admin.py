@@ -1,15 +1,17 @@
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from members.models import User
+from members.models import OutgoingEmail, User
 from members.services.accounts import PROFILE_FIELDS
+from members.services.outbox import outgoing_email_resend
 from members.validators import orcid_normalise
 
 
@@ -122,4 +124,65 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
         return format_html('{} · <a href="{}">{}</a>', state, url, _("set a new password"))
 
 
-from members import admin_memberships  # noqa: F401,E402  (memberships, orders, prices, bands)
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    list_display = ["to", "subject", "kind", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to", "subject", "message_id", "related_key"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+    fields = [
+        "to",
+        "reply_to",
+        "subject",
+        "kind",
+        "related_key",
+        "status",
+        "attempts",
+        "last_error",
+        "message_id",
+        "idempotency_key",
+        "created_at",
+        "queued_at",
+        "next_attempt_at",
+        "sent_at",
+        "text_body",
+        "html_body",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False  # a COUNT(*) over the whole outbox on every page is wasted work
+
+    # The outbox is a log: rows are written by services only, never edited or deleted by hand.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Re-send selected failed emails"), permissions=["view"])
+    def resend(self, request, queryset):
+        count = outgoing_email_resend(email_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - count
+        self.message_user(
+            request,
+            ngettext("%(count)d email queued again.", "%(count)d emails queued again.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email was not failed and was left alone.",
+                    "%(count)d emails were not failed and were left alone.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+
+# The other admin modules register themselves on import.
+from members import admin_memberships, admin_reminders  # noqa: E402,F401

@@ -29,8 +29,28 @@ def check_broker() -> str | None:
     return None
 
 
+def check_reminder_job() -> str | None:
+    # Imported here: health checks must load even when an app's models are not ready yet.
+    from members.services.reminders import heartbeat_problem
+
+    try:
+        return heartbeat_problem()
+    except DatabaseError as exc:
+        return type(exc).__name__
+
+
 CHECKS = {"database": check_database, "broker": check_broker}
+# Reported as "warning: ..." without failing the health check: the site still serves members, but
+# staff must look (the reminder job has not finished a run for 26 hours).
+WARNINGS = {"reminders": check_reminder_job}
 
 
 def run_checks() -> dict[str, str]:
-    return {name: (problem and f"down: {problem}") or "ok" for name, check in CHECKS.items() for problem in [check()]}
+    report = {name: (problem and f"down: {problem}") or "ok" for name, check in CHECKS.items() for problem in [check()]}
+    if report["database"] == "ok":
+        report |= {
+            name: (problem and f"warning: {problem}") or "ok"
+            for name, check in WARNINGS.items()
+            for problem in [check()]
+        }
+    return report

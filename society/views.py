@@ -121,7 +121,7 @@ class NewsPreviewView(NewsDetailView):
 @require_GET
 def healthz(request):
     report = run_checks()
-    healthy = all(value == "ok" for value in report.values())
+    healthy = not any(value.startswith("down") for value in report.values())
     return JsonResponse(report, status=200 if healthy else 503)
 
 

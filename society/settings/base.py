@@ -227,7 +227,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+# Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "members.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
+    "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
+}
 
 # --- Security headers shared by all environments --------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -297,3 +302,10 @@ SOCIETY_BANK_DETAILS = env.str(
 # Card payments through Stripe Checkout are offered only when both keys are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
+# --- Email outbox (members/services/outbox.py) ------------------------------
+REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
+OUTBOX_MAX_ATTEMPTS = 6
+# First retry wait; each later one is five times longer (about a day over six tries).
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=120)
+ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from members.services.reminders import JOB_NAME, heartbeat_record
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Probe /healthz/ from a fresh process whose settings point a service at a closed port:
@@ -30,9 +32,10 @@ def probe(**env_overrides):
 
 @pytest.mark.django_db
 def test_healthz_reports_ok_when_services_are_up(client):
+    heartbeat_record(name=JOB_NAME, result={})
     response = client.get("/healthz/")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert response.json() == {"database": "ok", "broker": "ok", "reminders": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 

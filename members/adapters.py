@@ -1,0 +1,28 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
+
+from members.services.outbox import email_enqueue
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Render allauth's message as usual, then hand it to the outbox instead of sending it inline:
+        it is delivered after the surrounding transaction commits, retried, and visible in admin."""
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = next(
+            (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None
+        )
+        if message.content_subtype == "html":  # allauth found only an HTML template
+            html = message.body
+        email_enqueue(
+            to=email,
+            subject=message.subject,
+            text=message.body,
+            html=html,
+            kind="account",
+            related_key=template_prefix.rsplit("/", 1)[-1][:100],
+        )

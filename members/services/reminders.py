@@ -1,0 +1,254 @@
+"""Renewal reminders: what is due (one set-based query), and sending it exactly once.
+
+A rule is due for a member's latest term when end + offset falls within the last 7 days (society
+TIME_ZONE) and that term has not had that rule. Of several due rules only the latest is sent, so a
+member whose reminders were held up by an outage gets one email, not three. Nothing matches an exact
+day: a run that is missed is caught up by the next one.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, Exists, OuterRef, Subquery, Value, When
+from django.template import Context, engines
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
+from django.utils.html import escape, linebreaks
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from members.models import (
+    CountryBand,
+    JobHeartbeat,
+    Order,
+    OrderStatus,
+    OutgoingEmail,
+    Price,
+    ReminderDelivery,
+    ReminderRule,
+    Term,
+    User,
+)
+from members.models.memberships import society_today
+from members.services.outbox import emails_enqueue_bulk
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME = "send_renewal_reminders"
+# A reminder whose date passed more than this many days ago is not sent late.
+STALE_AFTER_DAYS = 7
+# Serialises concurrent runs (beat plus a manual command): the second waits, then finds nothing due.
+# The unique (term, rule) delivery and the email's idempotency key are the guarantee either way.
+ADVISORY_LOCK_KEY = 0x52454D49  # "REMI"
+
+SAMPLE_CONTEXT = {
+    "preferred_name": "Ana",
+    "full_name": "Ana María Souza",
+    "membership_type": "Full",
+    "end_date": "31 December 2026",
+    "price": "120.00 USD",
+    "renew_url": "https://society.example/membership/renew/",
+    "society_name": "Society",
+}
+
+
+@dataclass
+class CompiledRule:
+    rule: ReminderRule
+    subject: object
+    text: object
+    html: object | None
+
+    @classmethod
+    def of(cls, rule: ReminderRule) -> "CompiledRule":
+        engine = engines["django"]
+        return cls(
+            rule=rule,
+            subject=engine.from_string(rule.subject_template).template,
+            text=engine.from_string(rule.text_template).template,
+            html=engine.from_string(rule.html_template).template if rule.html_template.strip() else None,
+        )
+
+    def render(self, context: dict) -> tuple[str, str, str]:
+        """Subject, text and HTML (in the site's email layout). Text parts are not HTML-escaped."""
+        subject = " ".join(self.subject.render(Context(context, autoescape=False)).split())
+        text = self.text.render(Context(context, autoescape=False)).strip()
+        body = self.html.render(Context(context)) if self.html else linebreaks(escape(text))
+        html = render_to_string("members/email/reminder.html", {**context, "subject": subject, "body": mark_safe(body)})
+        return subject, text, html
+
+
+def reminder_templates_validate(*, subject: str, text: str, html: str) -> dict[str, str]:
+    """Field name -> error for each template that does not compile or render with a sample context."""
+    errors = {}
+    engine = engines["django"]
+    for field_name, source in (("subject_template", subject), ("text_template", text), ("html_template", html)):
+        try:
+            engine.from_string(source or "").render(SAMPLE_CONTEXT)
+        except Exception as exc:  # any failure to render is the staff member's to fix, with its reason
+            errors[field_name] = _("This template does not render: %(error)s") % {"error": exc}
+    return errors
+
+
+def renew_url() -> str:
+    # The renewal page arrives with the renewals work; until it is routed the membership page stands in.
+    try:
+        path = reverse("members:renew")
+    except NoReverseMatch:
+        path = reverse("members:home")
+    return f"{settings.SITE_URL}{path}"
+
+
+def reminder_context(*, user: User, term: Term, price=None, link: str | None = None) -> dict:
+    """The documented template context, formatted in the member's language (call inside override).
+    A batch passes `link` (the renew URL, the same for everyone) to resolve it once, not per member."""
+    return {
+        "preferred_name": user.preferred_name or user.full_name,
+        "full_name": user.full_name,
+        "membership_type": term.membership_type.name,
+        "end_date": date_format(term.end, "DATE_FORMAT"),
+        "price": f"{number_format(price, 2)} {settings.DUES_CURRENCY}" if price is not None else "",
+        "renew_url": link or renew_url(),
+        "society_name": settings.SOCIETY_NAME,
+    }
+
+
+def renewal_price(*, user: User, term: Term):
+    """The price of renewing `term`'s membership type for the member's country band, or None."""
+    band = CountryBand.objects.filter(country=user.country).values("band")[:1]
+    return (
+        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band))
+        .values_list("amount", flat=True)
+        .first()
+    )
+
+
+def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
+    """Latest terms with their latest due, not yet delivered rule (`due_rule_id`) and renewal price."""
+    if not rules:
+        return Term.objects.none()
+    rules = sorted(rules, key=lambda rule: rule.offset_days, reverse=True)
+    # A rule is due when today - 7 <= end + offset <= today, i.e. end in [today-7-offset, today-offset].
+    # Whens are tried in order, so the latest rule wins when several are due.
+    windows = [
+        (
+            rule,
+            today - datetime.timedelta(days=rule.offset_days + STALE_AFTER_DAYS),
+            today - datetime.timedelta(days=rule.offset_days),
+        )
+        for rule in rules
+    ]
+    due_rule = Case(
+        *[When(end__gte=low, end__lte=high, then=Value(rule.pk)) for rule, low, high in windows],
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    later_term = Term.objects.filter(membership=OuterRef("membership"), end__gt=OuterRef("end"))
+    # Paid but not yet turned into a term: the member has renewed, the term is on its way.
+    paid_in_flight = Order.objects.filter(membership=OuterRef("membership"), status=OrderStatus.PAID, term__isnull=True)
+    delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
+    # Nested in the price subquery, hence the double OuterRef back to the term's member.
+    band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
+    price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
+    return (
+        Term.objects.filter(
+            end__gte=min(low for _rule, low, _high in windows),
+            end__lte=max(high for _rule, _low, high in windows),
+            membership__cancelled_at__isnull=True,
+            membership__user__is_active=True,  # erased or deactivated accounts get nothing
+        )
+        .exclude(Exists(later_term))
+        .exclude(Exists(paid_in_flight))
+        .annotate(due_rule_id=due_rule)
+        .filter(due_rule_id__isnull=False)
+        .exclude(Exists(delivered))
+        .annotate(price_amount=Subquery(price))
+        .select_related("membership__user", "membership_type")
+        .order_by("pk")
+    )
+
+
+@dataclass
+class ReminderRun:
+    today: datetime.date
+    per_rule: dict[str, int] = field(default_factory=dict)
+    planned: list[tuple[str, str, str]] = field(default_factory=list)  # (email, rule, end date)
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_rule.values())
+
+
+def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool = False) -> ReminderRun:
+    """Write every due reminder to the outbox, each with its ReminderDelivery, in one transaction.
+
+    Running it twice, or twice at once, sends nothing twice: runs take an advisory lock in turn, the
+    due query skips what is delivered, and (term, rule) is unique in the database.
+    """
+    today = today or society_today()
+    run = ReminderRun(today=today)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        compiled = {rule.pk: CompiledRule.of(rule) for rule in ReminderRule.objects.active()}
+        run.per_rule = {entry.rule.name: 0 for entry in sorted(compiled.values(), key=lambda c: c.rule.offset_days)}
+        emails, deliveries = [], []
+        link = renew_url()
+        for term in reminders_due(today=today, rules=[entry.rule for entry in compiled.values()]):
+            rule = compiled[term.due_rule_id]
+            user = term.membership.user
+            run.per_rule[rule.rule.name] += 1
+            if dry_run:
+                run.planned.append((user.email, rule.rule.name, term.end.isoformat()))
+                continue
+            with translation.override(user.language):
+                subject, text, html = rule.render(
+                    reminder_context(user=user, term=term, price=term.price_amount, link=link)
+                )
+            emails.append(
+                OutgoingEmail(
+                    to=user.email,
+                    subject=subject[:255],
+                    text_body=text,
+                    html_body=html,
+                    kind="reminder",
+                    related_key=f"term:{term.pk}/rule:{rule.rule.pk}",
+                    idempotency_key=f"reminder:{term.pk}:{rule.rule.pk}",
+                )
+            )
+            deliveries.append(ReminderDelivery(membership_id=term.membership_id, term=term, rule=rule.rule))
+        if dry_run:
+            return run
+        for email, delivery in zip(emails_enqueue_bulk(emails), deliveries, strict=True):
+            delivery.email = email
+        ReminderDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
+        heartbeat_record(name=JOB_NAME, result={"today": today.isoformat(), "queued": run.per_rule})
+    logger.info("Renewal reminders for %s: %s", today, run.per_rule)
+    return run
+
+
+def heartbeat_record(*, name: str, result: dict) -> None:
+    # One upsert (INSERT ... ON CONFLICT DO UPDATE): no read-then-write race between two runs.
+    JobHeartbeat.objects.bulk_create(
+        [JobHeartbeat(name=name, last_run_at=timezone.now(), last_result=result)],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["last_run_at", "last_result"],
+    )
+
+
+def heartbeat_problem(
+    *, name: str = JOB_NAME, max_age: datetime.timedelta = datetime.timedelta(hours=26)
+) -> str | None:
+    """None while the job ran within `max_age`; otherwise why not (for /healthz/ and staff)."""
+    last = JobHeartbeat.objects.filter(name=name).values_list("last_run_at", flat=True).first()
+    if last is None:
+        return "has never run"
+    if timezone.now() - last > max_age:
+        return f"last ran {last:%Y-%m-%d %H:%M} UTC"
+    return None
