@@ -58,6 +58,12 @@ def staff_client(client, staff):
 
 
 @pytest.fixture
+def superuser_client(client, db):
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def password():
     return DEFAULT_PASSWORD
 

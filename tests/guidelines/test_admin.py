@@ -12,12 +12,6 @@ from tests.guidelines.factories import build_edition
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def superuser_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
-
-
 def test_changelist_query_count_is_fixed(superuser_client, django_assert_max_num_queries):
     for label in ("2016", "2017", "2018"):
         build_edition(label=label, provisions=20)

@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from guidelines.models import Edition, Provision, ProvisionVersion
 from guidelines.services import PUBLISHED_IS_IMMUTABLE, edition_publish, provision_version_save
-from tests.factories import StaffFactory
 from tests.guidelines.factories import build_edition
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def published():
     return build_edition(provisions=4)
-
-
-@pytest.fixture
-def superuser_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
 
 
 def test_service_refuses_to_edit_published_text(published):

@@ -18,6 +18,7 @@ from members.validators import (
     validate_orcid,
 )
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,7 @@ def test_signup_stores_name_and_country_and_sends_a_verification_email(client):
     assert user.country.code == "VN"
     assert user.profile_updated_at is not None
     assert EmailAddress.objects.get(user=user).verified is False
+    deliver_outbox()
     assert len(mail.outbox) == 1
     assert "ana@lab.example" in mail.outbox[0].to
 
@@ -106,6 +108,7 @@ def test_signup_with_bad_input_shows_a_form_error_and_writes_nothing(client, ove
     assert field in response.context["form"].errors
     assert User.objects.count() == 0
     assert EmailAddress.objects.count() == 0
+    deliver_outbox()
     assert mail.outbox == []
 
 
@@ -329,6 +332,7 @@ def test_changed_email_replaces_the_login_only_once_verified(client, member):
     assert member.email == old_email
     assert EmailAddress.objects.get(email="new@lab.example").verified is False
 
+    deliver_outbox()
     link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", mail.outbox[-1].body).group(1)
     client.post(link)
     member.refresh_from_db()

@@ -7,6 +7,7 @@ from django.core import mail
 
 from members.models import User
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +37,7 @@ def test_sign_up_verify_email_then_log_in(page, axe):
     # Not verified yet: logging in only re-sends the link.
     user = User.objects.get(email="ana@lab.example")
     assert user.full_name == "Nguyễn Thị Minh Khai"
+    deliver_outbox()
     assert len(mail.outbox) == 1
     path = CONFIRM_LINK.search(mail.outbox[0].body).group(1)
 

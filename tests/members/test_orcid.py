@@ -10,6 +10,7 @@ from django.urls import reverse
 from members.models import User
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.members.orcid_stub import OrcidStub
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,7 @@ def test_orcid_sign_up_asks_for_an_email_verifies_it_and_fills_orcid(client, orc
     assert user.country.code == "US"
     assert SocialAccount.objects.get(user=user).uid == ORCID
     assert EmailAddress.objects.get(user=user).verified is False
+    deliver_outbox()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["josiah@brown.example"]
 

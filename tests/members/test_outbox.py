@@ -48,12 +48,6 @@ def enqueue(n=0, **overrides):
     return email_enqueue(**{**fields, **overrides})
 
 
-@pytest.fixture
-def superuser_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def status_of(email):
     email.refresh_from_db()
     return email.status

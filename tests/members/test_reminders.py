@@ -310,12 +310,6 @@ def test_a_rule_whose_template_does_not_render_is_rejected(rules, field, source)
     assert field in error.value.message_dict
 
 
-@pytest.fixture
-def superuser_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_admin_previews_a_rule_for_a_chosen_member(rules, frozen, superuser_client):
     term = term_ending(TODAY + dt.timedelta(days=30), full_name="Ana Souza", preferred_name="Ana", language="en")
     rule = next(rule for rule in rules if rule.offset_days == -30)
