@@ -1,27 +1,26 @@
-"""Emails to members. One function sends them all so the lead can switch it to the outbox in one place."""
+"""Emails to members about their orders. All go through the outbox: written in the caller's transaction,
+sent by Celery after commit, once per key."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from members.services.outbox import email_enqueue
+
 
 def send_member_email(*, user, subject: str, template: str, context: dict, kind: str, key: str) -> None:
-    """Render `<template>.txt` and `<template>.html` in the member's language and send after commit.
+    """Render `<template>.txt` and `<template>.html` in the member's language and write them to the outbox.
 
-    `kind` and `key` identify the email for the outbox (one email per key), which replaces the direct send.
+    `key` makes the email idempotent: a replayed payment notification cannot send a second receipt.
     """
     context = {"user": user, "site_url": settings.SITE_URL, "SOCIETY_NAME": settings.SOCIETY_NAME, **context}
     with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
         subject = str(subject)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    transaction.on_commit(message.send)
+    email_enqueue(to=user.email, subject=subject, text=text, html=html, kind=kind, key=key, related_key=key)
 
 
 def _order_context(order) -> dict:

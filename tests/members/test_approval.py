@@ -11,6 +11,7 @@ from members.models import Order, OrderStatus
 from members.services.payments import MSG_STATEMENT_REQUIRED, order_approve, order_create, order_mark_paid
 from tests.factories import StaffFactory, UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,7 @@ def test_statement_is_required_and_payment_waits_for_approval(student, mailoutbo
         order_approve(order=order, by=staff)
     order.refresh_from_db()
     assert (order.awaits_approval, order.approved_by) == (False, staff)
+    deliver_outbox()
     assert "Invoice" in mailoutbox[0].subject
     with pytest.raises(ValidationError):
         order_approve(order=order, by=staff)
@@ -57,6 +59,7 @@ def test_join_page_asks_for_the_statement_and_does_not_send_an_invoice_yet(clien
     content = response.content.decode()
     assert "Waiting for approval by the office" in content
     assert "IBAN" not in content
+    deliver_outbox()
     assert mailoutbox == []
 
 

@@ -20,6 +20,7 @@ from members.services.memberships import (
 )
 from members.services.payments import order_create, order_mark_paid, term_comp
 from tests.factories import MembershipTypeFactory, TermFactory, UserFactory, price_matrix
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -212,6 +213,7 @@ def test_marking_paid_twice_creates_one_term_and_the_end_moves_once(
         second = order_mark_paid(order=order)
     assert first == second
     assert Term.objects.count() == 1
+    deliver_outbox()
     assert len(mailoutbox) == 1
     assert "2026-000001" in mailoutbox[0].subject
     assert formats.date_format(D(2027, 11, 24), "DATE_FORMAT") in mailoutbox[0].body

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from members.models import Order, OrderStatus, StripeEvent, Term
+from members.models import Order, OrderStatus, OutgoingEmail, StripeEvent, Term
 from members.services.payments import order_create
 from tests.factories import UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
@@ -106,6 +106,8 @@ def test_completed_checkout_marks_the_order_paid_once_even_delivered_ten_times(c
     assert (order.status, order.provider_reference) == (OrderStatus.PAID, "cs_test_paid")
     assert Term.objects.filter(order=order).count() == 1
     assert StripeEvent.objects.get().processed_at is not None
+    # One receipt in the outbox, however often Stripe repeats itself.
+    assert list(OutgoingEmail.objects.values_list("kind", "to")) == [("receipt", order.membership.user.email)]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import time_machine
 from members.models import Membership, Order, OrderStatus
 from members.services.payments import order_create, order_mark_paid
 from tests.factories import TermFactory, UserFactory, price_matrix
+from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,7 @@ def test_join_by_invoice_creates_the_order_and_emails_the_invoice(
     order = Order.objects.get()
     assert response["Location"] == order.get_absolute_url()
     assert (order.amount, order.provider, order.status) == (100, "invoice", OrderStatus.PENDING)
+    deliver_outbox()
     assert mailoutbox[0].to == [member.email]
     assert "IBAN" in mailoutbox[0].body
     invoice = client.get(order.get_absolute_url()).content.decode()
