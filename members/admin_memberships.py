@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.admin_reminders import ReminderDeliveryInline
 from members.forms import CompForm, ReasonForm
 from members.models import (
     CountryBand,
@@ -192,7 +193,7 @@ class MembershipAdmin(SimpleHistoryAdmin):
     search_fields = ["user__full_name", "user__email", "user__orcid", "orders__number"]
     show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
     list_per_page = 50
-    inlines = [TermInline, OrderInline]
+    inlines = [TermInline, OrderInline, ReminderDeliveryInline]
     readonly_fields = ["user", "created_at", "cancelled_at", "cancel_reason"]
     fields = readonly_fields
     actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]

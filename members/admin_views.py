@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from members.forms import ImportUploadForm
@@ -18,6 +19,7 @@ from members.services.imports import (
     import_check,
     import_read,
 )
+from members.services.reminders import heartbeat_problem
 
 IMPORT_CHUNK = 500
 CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
@@ -70,7 +72,12 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
 def dashboard(request):
     from django.contrib import admin
 
-    context = {**admin.site.each_context(request), "title": "Membership dashboard", **dashboard_figures()}
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Membership dashboard"),
+        "reminder_problem": heartbeat_problem(),
+        **dashboard_figures(),
+    }
     return render(request, "admin/members/dashboard.html", context)
 
 

@@ -11,11 +11,13 @@ from allauth.socialaccount.models import SocialAccount
 from django.apps import apps as global_apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Membership, Order, User
+from members.models import Membership, Order, OutgoingEmail, ReminderDelivery, User
 from members.models.memberships import society_today
+from members.services.outbox import outgoing_emails_redact
 from members.validators import validate_orcid
 
 MESSAGE_STAFF_CANNOT_BE_ERASED = _(
@@ -119,6 +121,7 @@ def user_export_data(*, user: User) -> dict[str, Any]:
         ],
         "membership": None,
         "orders": [],
+        "reminders_sent": [],
     }
     membership = Membership.objects.with_status(society_today()).filter(user=user).first()
     if membership is not None:
@@ -152,6 +155,32 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             }
             for order in Order.objects.filter(membership=membership).select_related("membership_type")
         ]
+        data["reminders_sent"] = [
+            {
+                "rule_offset_days": delivery.rule.offset_days,
+                "term_end": _iso(delivery.term.end),
+                "created_at": _iso(delivery.created_at),
+                "email_status": delivery.email.status,
+                "email_sent_at": _iso(delivery.email.sent_at),
+            }
+            for delivery in ReminderDelivery.objects.filter(membership=membership)
+            .select_related("rule", "term", "email")
+            .order_by("created_at")
+        ]
+    addresses = {user.email.lower(), *(address["email"].lower() for address in data["email_addresses"])}
+    data["emails_sent"] = [
+        {
+            "to": email.to,
+            "subject": email.subject,
+            "kind": email.kind,
+            "status": email.status,
+            "created_at": _iso(email.created_at),
+            "sent_at": _iso(email.sent_at),
+        }
+        for email in OutgoingEmail.objects.annotate(to_lower=Lower("to"))
+        .filter(to_lower__in=addresses)
+        .order_by("created_at")
+    ]
     return data
 
 
@@ -169,12 +198,16 @@ def user_erase(*, user: User) -> User:
     if user.erased_at:
         return user
 
+    addresses = {user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Order.objects.filter(created_by=user).update(created_by=None)
 
     user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
+    # Emails already written to them are blanked too; anything still unsent is stopped.
+    for address in addresses:
+        outgoing_emails_redact(address=address, replacement=user.email)
     user.full_name = ""
     user.preferred_name = ""
     user.institution = ""

@@ -176,3 +176,31 @@ def test_dashboard_shows_status_counts_endings_renewal_rate_and_dues(admin_clien
     assert figures["ending"] == [(30, 3), (60, 3), (90, 3)]
     assert (figures["renewal"]["renewed"], figures["renewal"]["total"]) == (1, 2)
     assert ("Lower-middle income", Decimal("50.00"), 1) in figures["dues"]
+
+
+def test_dashboard_warns_when_the_reminder_job_has_not_run_for_26_hours(admin_client):
+    from members.services.reminders import JOB_NAME, heartbeat_record
+
+    warning = "The renewal reminder job"
+    assert warning in admin_client.get("/admin/members/membership/dashboard/").content.decode()  # never ran
+    with time_machine.travel(NOW - datetime.timedelta(hours=27), tick=False):
+        heartbeat_record(name=JOB_NAME, result={})
+    with time_machine.travel(NOW, tick=False):
+        assert warning in admin_client.get("/admin/members/membership/dashboard/").content.decode()
+        heartbeat_record(name=JOB_NAME, result={})
+        assert warning not in admin_client.get("/admin/members/membership/dashboard/").content.decode()
+
+
+def test_membership_page_lists_the_reminders_sent(admin_client):
+    from members.models import ReminderDelivery, ReminderRule
+    from members.services.outbox import email_enqueue
+
+    term = TermFactory(end=TODAY + datetime.timedelta(days=20))
+    rule = ReminderRule.objects.create(
+        offset_days=-30, subject_template="Renew", text_template="Dear {{ preferred_name }}", html_template=""
+    )
+    email = email_enqueue(to=term.membership.user.email, subject="Renew", text="Dear", kind="reminder")
+    ReminderDelivery.objects.create(membership=term.membership, term=term, rule=rule, email=email)
+    page = admin_client.get(f"/admin/members/membership/{term.membership.pk}/change/").content.decode()
+    assert "Reminder deliveries" in page or "reminder deliveries" in page.lower()
+    assert str(rule) in page

@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Order, OrderStatus, PaymentProvider, Term, User
+from members.models import Order, OrderStatus, OutgoingEmail, OutgoingEmailStatus, PaymentProvider, Term, User
 from members.services.accounts import MESSAGE_STAFF_CANNOT_BE_ERASED, user_erase, user_export_data
+from members.services.outbox import email_enqueue
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, StaffFactory, TermFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +162,32 @@ def test_erasure_time_is_recorded(client):
         user_erase(user=user)
     user.refresh_from_db()
     assert user.erased_at == moment
+
+
+def test_export_lists_the_emails_sent_to_any_of_the_members_addresses_only():
+    user = member_with_records()
+    other = member_with_records(orcid="0000-0002-1694-233X")
+    email_enqueue(to=user.email.upper(), subject="Your receipt", text="Paid.", kind="receipt")
+    email_enqueue(to=f"second-{user.pk}@lab.example", subject="Please verify", text="Link.", kind="account")
+    email_enqueue(to=other.email, subject="Not yours", text="Other.", kind="receipt")
+
+    emails = user_export_data(user=user)["emails_sent"]
+
+    assert sorted(email["subject"] for email in emails) == ["Please verify", "Your receipt"]
+    assert all(email["status"] == "queued" for email in emails)
+
+
+def test_erasure_blanks_the_members_emails_and_stops_unsent_ones():
+    user = member_with_records()
+    address = user.email
+    queued = email_enqueue(to=address, subject="Renew now, Ana", text="Dear Ana", kind="reminder")
+    other = email_enqueue(to="someone@else.example", subject="Hello", text="Hi", kind="reminder")
+
+    user_erase(user=user)
+
+    queued.refresh_from_db()
+    assert (queued.to, queued.subject, queued.text_body) == (User.objects.get(pk=user.pk).email, "", "")
+    assert queued.status == OutgoingEmailStatus.FAILED
+    assert not OutgoingEmail.objects.filter(to__iexact=address).exists()
+    other.refresh_from_db()
+    assert (other.subject, other.status) == ("Hello", OutgoingEmailStatus.QUEUED)
