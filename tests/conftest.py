@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.members.outbox_support import current_celery_app, make_test_app
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that thread
 # are still synchronous and safe here.
@@ -33,6 +34,19 @@ def _isolated_cache(settings):
         config["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
         config["TIMEOUT"] = 600
     settings.CACHES = caches
+
+
+@pytest.fixture(scope="session")
+def in_memory_celery_app():
+    return make_test_app("memory://", "society-tests")
+
+
+@pytest.fixture(autouse=True)
+def _tasks_stay_in_this_process(in_memory_celery_app):
+    """Tasks a test queues (account emails, reminders) go to an in-memory broker, never to the machine's
+    shared Redis where somebody's worker could take them. Worker tests switch to a Redis queue of their own."""
+    with current_celery_app(in_memory_celery_app):
+        yield
 
 
 @pytest.fixture

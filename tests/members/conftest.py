@@ -12,19 +12,6 @@ from tests.members.outbox_support import (
 )
 
 
-@pytest.fixture(scope="session")
-def in_memory_celery_app():
-    return make_test_app("memory://", "society-tests")
-
-
-@pytest.fixture(autouse=True)
-def _tasks_stay_in_this_process(in_memory_celery_app):
-    """Tasks a test queues (account emails, reminders) go to an in-memory broker, never to the machine's
-    shared Redis where somebody's worker could take them. Worker tests switch to a Redis queue of their own."""
-    with current_celery_app(in_memory_celery_app):
-        yield
-
-
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on localhost; Django's SMTP backend points at it for the test."""
