@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from members.country_bands import band_for
+from members.demo import demo_password_hash
 from members.models import (
     CountryBand,
     IncomeBand,
@@ -227,11 +228,12 @@ def seed(command):
         country = COUNTRIES[index % len(COUNTRIES)]
         user = User.objects.create_user(
             email=email,
-            password=DEMO_PASSWORD,
+            password=None,
             full_name=f"{FIRST[index % len(FIRST)]} {LAST[(index * 7) % len(LAST)]}",
             country=country,
             institution=f"Institute of Stem Cell Research, {countries.name(country)}",
         )
+        User.objects.filter(pk=user.pk).update(password=demo_password_hash())
         EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         membership = Membership.objects.create(user=user)
         band = CountryBand.objects.get(country=country).band

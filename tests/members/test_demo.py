@@ -29,3 +29,14 @@ def test_seed_demo_adds_members_in_70_countries_and_a_staff_user_with_totp():
     again = io.StringIO()
     call_command("seed_demo", "--force", stdout=again)
     assert secret in again.getvalue()
+
+
+def test_demo_members_can_log_in_with_the_printed_password(client):
+    from members.demo import DEMO_MEMBER_PASSWORD
+
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    for email in ["member001@demo.society.example", "member001@demo-members.example"]:
+        response = client.post("/accounts/login/", {"login": email, "password": DEMO_MEMBER_PASSWORD})
+        assert response.status_code == 302, email
+        assert client.get("/membership/").status_code == 200
+        client.logout()
