@@ -187,7 +187,7 @@ def test_the_member_receives_a_personal_multipart_email_in_their_language(rules,
     settings.DEFAULT_FROM_EMAIL = "ISSCS <office@society.example>"
     settings.REPLY_TO_EMAIL = "membership@society.example"
     full = MembershipTypeFactory(name="Full")
-    CountryBand.objects.create(country="DE", band="high")
+    CountryBand.objects.update_or_create(country="DE", defaults={"band": "high"})
     Price.objects.create(membership_type=full, band="high", amount=Decimal("150.00"))
     user = UserFactory(full_name="Katharina Müller-Schmidt", preferred_name="Katha", country="DE", language="de")
     TermFactory(end=TODAY, membership__user=user, membership_type=full)
