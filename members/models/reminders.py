@@ -14,6 +14,14 @@ class ReminderRuleQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
+# Shown to staff under each template field, so the context is documented where it is used.
+TEMPLATE_HELP = _(
+    "A Django template. Available: {{ preferred_name }}, {{ full_name }}, {{ membership_type }}, "
+    "{{ end_date }} (in the member's language), {{ price }} (for their country's band, with currency), "
+    "{{ renew_url }}, {{ society_name }}."
+)
+
+
 class ReminderRule(models.Model):
     """When and what to send, relative to the end date of a member's latest term.
 
@@ -28,9 +36,11 @@ class ReminderRule(models.Model):
         help_text=_("Negative: before the end date (-30 is 30 days before); 0: on the end date; positive: after."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    subject_template = models.CharField(_("subject"), max_length=255)
-    text_template = models.TextField(_("text body"))
-    html_template = models.TextField(_("HTML body"), blank=True)
+    subject_template = models.CharField(_("subject"), max_length=255, help_text=TEMPLATE_HELP)
+    text_template = models.TextField(_("text body"), help_text=TEMPLATE_HELP)
+    html_template = models.TextField(
+        _("HTML body"), blank=True, help_text=_("Optional; sent as the HTML part inside the site's email layout.")
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ReminderRuleQuerySet.as_manager()

@@ -332,3 +332,9 @@ def test_delivery_admin_changelist_runs_a_fixed_number_of_queries(
         response = superuser_client.get(reverse("admin:members_reminderdelivery_changelist"))
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == members
+
+
+def test_rule_form_documents_the_template_context_for_staff(rules, superuser_client):
+    page = superuser_client.get(reverse("admin:members_reminderrule_change", args=[rules[0].pk])).content.decode()
+    for variable in ["preferred_name", "full_name", "membership_type", "end_date", "price", "renew_url"]:
+        assert "{{ " + variable + " }}" in page
