@@ -1,6 +1,6 @@
 """Directory page: queries and latency with few and many listed members, and the search plan.
 
-Usage: python bench/directory.py
+Usage: python bench/directory.py [--explain]   (--explain: EXPLAIN ANALYZE the directory queries at 10,000)
 Builds its own members inside a transaction that is rolled back, so the database is left as it was.
 """
 
@@ -56,6 +56,24 @@ def add_members(start, count, membership_type):
     )
 
 
+def explain(client, params):
+    """EXPLAIN ANALYZE the statements of one directory request that read members_user (the list and its count)."""
+    queries = []
+
+    def capture(execute, sql, params_, many, context):
+        queries.append((sql, params_))
+        return execute(sql, params_, many, context)
+
+    with connection.execute_wrapper(capture):
+        client.get("/membership/directory/", params)
+    for sql, sql_params in queries:
+        if "members_user" not in sql or "members_membership" not in sql:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, sql_params)
+            print("\n".join("    " + row[0] for row in cursor.fetchall()))
+
+
 def measure(client, params, count=30):
     client.get("/membership/directory/", params)
     queries = []
@@ -90,7 +108,8 @@ def main():
                 add_members(total, target - total, membership_type)
                 total = target
                 with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE members_user")
+                    # Statistics as autovacuum would have them on a live database (bulk inserts leave none).
+                    cursor.execute("ANALYZE members_user, members_membership, members_term")
                 for label, params in [
                     ("list", {}),
                     ("search 'nguyen'", {"q": "nguyen"}),
@@ -98,6 +117,10 @@ def main():
                 ]:
                     queries, p50 = measure(client, params)
                     print(f"{target:>6} listed members, {label:<16} queries={queries:<3} p50={p50:6.1f} ms")
+            if "--explain" in sys.argv:
+                for label, params in [("list", {}), ("search 'nguyen'", {"q": "nguyen"})]:
+                    print(f"plan at {total} listed members, {label}:")
+                    explain(client, params)
             with connection.cursor() as cursor:
                 cursor.execute("SET enable_seqscan = off")
                 cursor.execute(

@@ -59,10 +59,8 @@ class SignupForm(forms.Form):
     field_order = ["email", "full_name", "country", "password1", "password2"]
 
     def signup(self, request, user):
-        # allauth has already saved the user with email and password; add what it does not know about.
-        from members.services.accounts import user_signup_complete
-
-        user_signup_complete(user=user, full_name=self.cleaned_data["full_name"], country=self.cleaned_data["country"])
+        """allauth requires this hook; there is nothing left to do here. The name and country are set in the
+        account adapter's save_user, before allauth's single save of the new user (members/adapters.py)."""
 
 
 class ProfileForm(forms.ModelForm):

@@ -3,6 +3,7 @@
 (The account adapter, which routes account emails through the outbox, lives in members/adapters.py.)
 """
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 
 from members.models import User
@@ -35,12 +36,26 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return initial
 
     def save_user(self, request, sociallogin, form=None):
+        """allauth's save_user, except that the user is saved once, by sociallogin.save().
+
+        allauth's own version lets the account adapter save the user and then saves it again in
+        sociallogin.save(): two history rows, the first before the social account exists. Here the account
+        adapter only fills the instance (email, name, country: commit=False).
+        """
+        user = sociallogin.user
+        user.set_unusable_password()
         # Signing up with ORCID proves the iD: store it with the new account (unless another account holds it,
         # which staff settle by hand).
         orcid = orcid_from_sociallogin(sociallogin)
         if orcid and not User.objects.filter(orcid=orcid).exists():
-            sociallogin.user.orcid = orcid
-        return super().save_user(request, sociallogin, form=form)
+            user.orcid = orcid
+        account_adapter = get_account_adapter()
+        if form:
+            account_adapter.save_user(request, user, form, commit=False)
+        else:
+            account_adapter.populate_username(request, user)
+        sociallogin.save(request)
+        return user
 
 
 def on_social_account_added(sender, request, sociallogin, **kwargs):

@@ -164,7 +164,16 @@ class MembershipQuerySet(models.QuerySet):
         )
 
     def with_access(self, today: datetime.date | None = None):
-        return self.with_status(today).filter(status__in=[status.value for status in ACCESS_STATUSES])
+        """Memberships whose status is in ACCESS_STATUSES (active, expiring, grace), with `status` annotated.
+
+        Filtered on the columns, not on the CASE: active, expiring and grace together are exactly "not
+        cancelled and the last term ended no earlier than the grace floor". Postgres estimates that range
+        from the column statistics and can use the current_end index; on the CASE it guessed 4 % of the rows,
+        which at 10,000 members turned the directory search into 10,000 nested-loop probes.
+        """
+        today = today or society_today()
+        grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
+        return self.with_status(today).filter(cancelled_at__isnull=True, current_end__gte=grace_floor)
 
 
 class Membership(models.Model):

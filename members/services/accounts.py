@@ -37,14 +37,15 @@ PROFILE_FIELDS = (
 )
 
 
-@transaction.atomic
-def user_signup_complete(*, user: User, full_name: str, country: str) -> User:
-    """Store the sign-up form's own fields on the account allauth has just created."""
+def user_signup_populate(*, user: User, full_name: str, country: str) -> User:
+    """Put the sign-up form's own fields on the account allauth is about to create, before its only save.
+
+    Called from the account adapter's save_user (email and ORCID sign-up alike), so the account is inserted
+    complete in one save: one history row, and never a moment without a name or country. Does not save.
+    """
     user.full_name = full_name
     user.country = country
     user.profile_updated_at = timezone.now()
-    user.full_clean(exclude=["password"])
-    user.save(update_fields=["full_name", "country", "profile_updated_at"])
     return user
 
 

@@ -85,6 +85,10 @@ def test_signup_stores_name_and_country_and_sends_a_verification_email(client):
     assert user.country.code == "VN"
     assert user.profile_updated_at is not None
     assert EmailAddress.objects.get(user=user).verified is False
+    # One save: the account is inserted with its name and country, never without them.
+    assert [(row.history_type, row.full_name, row.country.code) for row in user.history.all()] == [
+        ("+", "Nguyễn Thị Minh Khai", "VN")
+    ]
     deliver_outbox()
     assert len(mail.outbox) == 1
     assert "ana@lab.example" in mail.outbox[0].to

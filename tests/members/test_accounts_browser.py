@@ -125,3 +125,43 @@ def test_directory_pages_have_no_accessibility_violations(page, axe, has_access)
     assert page.locator("h1").count() == 1
     assert page.get_by_text("Nguyễn Thị Minh Khai").is_visible() is has_access
     axe(page)
+
+
+ACCOUNT_PAGES = [
+    ("/membership/profile/", "Profile"),
+    ("/accounts/email/", "Email addresses"),
+    ("/accounts/password/change/", "Password"),
+    ("/accounts/2fa/", "Two-factor authentication"),
+    ("/accounts/3rdparty/", "ORCID and other sign-ins"),
+]
+
+
+def test_account_pages_share_an_accessible_account_navigation(page, axe):
+    UserFactory(email="nav@lab.example")
+    log_in(page, "nav@lab.example")
+    page.wait_for_url("**/")
+    for path, current in ACCOUNT_PAGES:
+        page.goto(path)
+        nav = page.get_by_role("navigation", name="Account")
+        assert nav.get_by_role("link").count() == 7, path
+        marked = nav.locator('[aria-current="page"]')
+        assert marked.count() == 1, path
+        assert marked.inner_text() == current, path
+        assert page.locator("main h1").count() == 1, path
+        axe(page)
+    # Confirming access (asked before deletion and export) keeps the navigation, with no entry current.
+    page.goto("/accounts/reauthenticate/?next=/membership/profile/delete/")
+    nav = page.get_by_role("navigation", name="Account")
+    assert nav.get_by_role("link").count() == 7
+    assert nav.locator('[aria-current="page"]').count() == 0
+    axe(page)
+    page.locator("main").get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.locator("main form").get_by_role("button", name="Confirm").click()
+    page.wait_for_url("**/membership/profile/delete/")
+    assert nav.locator('[aria-current="page"]').inner_text() == "Delete account"
+    axe(page)
+    # The navigation works as navigation: following an entry lands on that page, marked current.
+    page.goto("/membership/profile/")
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Password").click()
+    page.wait_for_url("**/accounts/password/change/")
+    assert page.get_by_role("navigation", name="Account").locator('[aria-current="page"]').inner_text() == "Password"

@@ -77,6 +77,10 @@ def test_orcid_sign_up_asks_for_an_email_verifies_it_and_fills_orcid(client, orc
     assert user.orcid == ORCID
     assert user.full_name == "Josiah Carberry"
     assert user.country.code == "US"
+    # One save: inserted with name, country and ORCID iD (allauth alone would save the user twice).
+    assert [(row.history_type, row.full_name, row.country.code, row.orcid) for row in user.history.all()] == [
+        ("+", "Josiah Carberry", "US", ORCID)
+    ]
     assert SocialAccount.objects.get(user=user).uid == ORCID
     assert EmailAddress.objects.get(user=user).verified is False
     deliver_outbox()
