@@ -28,7 +28,13 @@ class GuidelineListView(ListView):
     context_object_name = "guidelines"
 
     def get_queryset(self):
-        published = Edition.objects.published().originals().order_by("-published_on", "-pk")
+        translations = Edition.objects.published().select_related("guideline").order_by("language", "pk")
+        published = (
+            Edition.objects.published()
+            .originals()
+            .order_by("-published_on", "-pk")
+            .prefetch_related(Prefetch("translations", queryset=translations, to_attr="published_translations"))
+        )
         return Guideline.objects.prefetch_related(
             Prefetch("editions", queryset=published, to_attr="published_editions")
         )
