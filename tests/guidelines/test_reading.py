@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from guidelines.models import Edition
 from tests.guidelines.factories import build_edition
+from tests.sitemaps import sitemap_text
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,7 @@ def test_feed_lists_new_editions(client, two_editions):
 
 def test_sitemap_lists_editions_and_provisions(client, two_editions):
     old, new = two_editions
-    body = client.get("/sitemap.xml").content.decode()
+    body = sitemap_text(client)
     assert f"{new.get_absolute_url()}</loc>" in body
     assert _url("provision", guideline=old.guideline.slug, edition=old.slug, provision="section-6") in body
 
