@@ -23,7 +23,27 @@ from guidelines.rendering import content_hash, html_to_text, render_markdown
 
 # Edition slugs share the URL space below a guideline with these words.
 RESERVED_EDITION_SLUGS = ("current", "compare", "history", "preview", "search", "feed")
-SEARCH_CONFIG = "english"
+# The Postgres text search configuration for each language an edition can be in: stemming and stop words
+# in the text's own language. Languages Postgres has no configuration for (Chinese, Japanese) are indexed
+# word by word with 'simple', which still finds exact words.
+SEARCH_CONFIGS = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "pt": "portuguese"}
+
+
+def search_config(language):
+    return SEARCH_CONFIGS.get(language, "simple")
+
+
+def _language_search_vector():
+    """heading (weight A) + text (weight B), each parsed with the configuration of the row's language."""
+
+    def vector(config):
+        return SearchVector("heading", weight="A", config=config) + SearchVector("body_text", weight="B", config=config)
+
+    return models.Case(
+        *[models.When(language=code, then=vector(config)) for code, config in SEARCH_CONFIGS.items()],
+        default=vector("simple"),
+        output_field=SearchVectorField(),
+    )
 
 
 class Guideline(models.Model):
@@ -152,6 +172,15 @@ class Edition(models.Model):
                 func="RAISE EXCEPTION 'guidelines: published edition % cannot be changed or deleted', OLD.id "
                 "USING ERRCODE = 'integrity_constraint_violation';",
             ),
+            # A draft whose language is corrected re-indexes its text in the new language.
+            pgtrigger.Trigger(
+                name="edition_language_reindexes_text",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                condition=pgtrigger.Condition("OLD.language IS DISTINCT FROM NEW.language"),
+                func="UPDATE guidelines_provisionversion SET language = NEW.language WHERE edition_id = NEW.id; "
+                "RETURN NULL;",
+            ),
         ]
 
     def __str__(self):
@@ -254,15 +283,17 @@ class ProvisionVersion(models.Model):
     body_html = models.TextField(editable=False, blank=True)
     body_text = models.TextField(editable=False, blank=True)
     content_hash = models.CharField(max_length=64, editable=False, blank=True)
+    # The edition's language, copied by a database trigger on every write (a generated column can only read
+    # its own row), so that the search vector below can use that language's stemming.
+    language = models.CharField(max_length=10, editable=False, default="en")
     # Computed by Postgres from the row itself, so no write path (bulk, import, raw SQL) can leave it stale.
     search_vector = models.GeneratedField(
-        expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("body_text", weight="B", config=SEARCH_CONFIG),
+        expression=_language_search_vector(),
         output_field=SearchVectorField(),
         db_persist=True,
     )
 
-    history = HistoricalRecords(excluded_fields=["body_html", "body_text", "search_vector"])
+    history = HistoricalRecords(excluded_fields=["body_html", "body_text", "language", "search_vector"])
     objects = ProvisionVersionQuerySet.as_manager()
 
     class Meta:
@@ -287,6 +318,13 @@ class ProvisionVersion(models.Model):
                 operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
                 when=pgtrigger.Before,
                 func=_PROTECT_PUBLISHED_TEXT,
+            ),
+            # Generated columns are computed after BEFORE triggers, so the search vector sees this language.
+            pgtrigger.Trigger(
+                name="provision_version_takes_edition_language",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                func="NEW.language := (SELECT language FROM guidelines_edition WHERE id = NEW.edition_id); RETURN NEW;",
             ),
         ]
 

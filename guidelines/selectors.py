@@ -4,14 +4,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from guidelines.models import SEARCH_CONFIG, Edition, Guideline, ProvisionVersion
+from guidelines.models import Edition, Guideline, ProvisionVersion, search_config
 
 
 @dataclass
@@ -191,17 +191,28 @@ def highlight(snippet: str):
     return mark_safe(escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>"))  # escaped above
 
 
-def search_provisions(query_text: str, *, all_editions=False, max_provisions=30, max_rows=300):
-    """Ranked full-text matches grouped by provision: [{"provision", "hits": [version, ...]}], best first.
+def default_search_language(ui_language):
+    """The reader's UI language when some published edition is in it, else English (the originals)."""
+    if ui_language != "en" and Edition.objects.published().filter(language=ui_language).exists():
+        return ui_language
+    return "en"
+
+
+def search_provisions(query_text: str, *, language="en", all_editions=False, max_provisions=30, max_rows=300):
+    """Ranked full-text matches in editions in `language` (originals and translations), grouped by
+    provision: [{"provision", "hits": [version, ...]}], best first.
+
+    The query is parsed with the text search configuration of that language, the one its text was indexed
+    with, so "células" finds "célula" in a Spanish translation and an English query never matches Spanish.
 
     Two queries whatever the size of the library: the ranked matches, then highlighted snippets for only
     the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30 rows)."""
-    query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=SEARCH_CONFIG)
-    versions = ProvisionVersion.objects.published().filter(search_vector=query)
-    if all_editions:
-        versions = versions.filter(edition__translation_of__isnull=True)
-    else:
-        versions = versions.filter(edition__in=Edition.objects.current())
+    config = search_config(language)
+    query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=config)
+    versions = ProvisionVersion.objects.published().filter(language=language, search_vector=query)
+    if not all_editions:
+        current = Edition.objects.current()
+        versions = versions.filter(Q(edition__in=current) | Q(edition__translation_of__in=current))
     ranked = (
         versions.annotate(rank=SearchRank(F("search_vector"), query))
         .select_related("edition__guideline", "provision")
@@ -218,7 +229,7 @@ def search_provisions(query_text: str, *, all_editions=False, max_provisions=30,
         group["hits"].append(version)
     if not groups:
         return []
-    options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": SEARCH_CONFIG}
+    options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": config}
     snippets = {
         row["pk"]: row
         for row in ProvisionVersion.objects.filter(pk__in=[g["hits"][0].pk for g in groups.values()])

@@ -1,4 +1,5 @@
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
 from django.urls import reverse
 
 from guidelines.models import Edition, ProvisionVersion
@@ -15,6 +16,10 @@ class EditionSitemap(Sitemap):
 
     def lastmod(self, item):
         return item.published_on
+
+    def get_latest_lastmod(self):
+        # For the sitemap index: one aggregate instead of Django's default of loading every item.
+        return Edition.objects.published().aggregate(latest=Max("published_on"))["latest"]
 
 
 class ProvisionSitemap(Sitemap):
@@ -43,3 +48,8 @@ class ProvisionSitemap(Sitemap):
 
     def lastmod(self, item):
         return item.edition.published_on
+
+    def get_latest_lastmod(self):
+        return (
+            Edition.objects.published().filter(versions__isnull=False).aggregate(latest=Max("published_on"))["latest"]
+        )

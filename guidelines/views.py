@@ -4,6 +4,7 @@ Each view loads the guideline's published editions once (GuidelineState) and der
 switchers and languages from that list; the provisions come from one more query, or from the cache.
 """
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Prefetch
 from django.http import Http404, JsonResponse
@@ -27,7 +28,13 @@ class GuidelineListView(ListView):
     context_object_name = "guidelines"
 
     def get_queryset(self):
-        published = Edition.objects.published().originals().order_by("-published_on", "-pk")
+        translations = Edition.objects.published().select_related("guideline").order_by("language", "pk")
+        published = (
+            Edition.objects.published()
+            .originals()
+            .order_by("-published_on", "-pk")
+            .prefetch_related(Prefetch("translations", queryset=translations, to_attr="published_translations"))
+        )
         return Guideline.objects.prefetch_related(
             Prefetch("editions", queryset=published, to_attr="published_editions")
         )
@@ -311,11 +318,22 @@ def search(request):
     # NUL cannot travel to Postgres in a string literal; nothing a reader types needs it.
     query = request.GET.get("q", "").replace("\x00", "").strip()
     all_editions = request.GET.get("editions") == "all"
+    languages = dict(settings.LANGUAGES)
+    language = request.GET.get("language", "")
+    if language not in languages:
+        language = selectors.default_search_language(request.LANGUAGE_CODE)
     results, too_long = [], len(query) > selectors.MAX_QUERY_CHARS
     if query:
-        results = selectors.search_provisions(query, all_editions=all_editions)
+        results = selectors.search_provisions(query, language=language, all_editions=all_editions)
     return render(
         request,
         "guidelines/search.html",
-        {"query": query, "results": results, "all_editions": all_editions, "too_long": too_long},
+        {
+            "query": query,
+            "results": results,
+            "all_editions": all_editions,
+            "too_long": too_long,
+            "search_language": language,
+            "search_languages": settings.LANGUAGES,
+        },
     )

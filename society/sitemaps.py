@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
 from django.urls import reverse
 
 from guidelines.sitemaps import EditionSitemap, ProvisionSitemap
@@ -44,6 +45,10 @@ class NewsSitemap(SiteUrlSitemap):
     def lastmod(self, item):
         return item.updated_at
 
+    def get_latest_lastmod(self):
+        # For the sitemap index: one aggregate instead of Django's default of loading every item.
+        return self.items().aggregate(latest=Max("updated_at"))["latest"]
+
 
 class PageSitemap(SiteUrlSitemap):
     changefreq = "monthly"
@@ -53,6 +58,9 @@ class PageSitemap(SiteUrlSitemap):
 
     def lastmod(self, item):
         return item.updated_at
+
+    def get_latest_lastmod(self):
+        return self.items().aggregate(latest=Max("updated_at"))["latest"]
 
 
 class GuidelineEditionSitemap(SiteUrlSitemap, EditionSitemap):

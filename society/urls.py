@@ -1,7 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from members import views as member_views
@@ -19,7 +19,10 @@ urlpatterns = [
     path("news/", include("society.news_urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots"),
-    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
+    # An index of one sitemap per section, each paginated (?p=2…), so every URL stays reachable when a
+    # section outgrows the 5,000 a single sitemap page lists.
+    path("sitemap.xml", views.sitemap_index, name="sitemap-index"),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": sitemaps}, name="sitemap-section"),
     path("accounts/", include("allauth.urls")),
     path("membership/", include("members.urls")),
     path("payments/stripe/webhook/", member_views.stripe_webhook, name="stripe-webhook"),

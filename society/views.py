@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -14,6 +17,7 @@ from members.access import has_member_access
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
 from society.selectors import call_to_action_for, current_guideline_editions, society_figures
+from society.sitemaps import sitemaps
 
 HOME_NEWS_COUNT = 3
 NEWS_PER_PAGE = 10
@@ -133,6 +137,24 @@ def robots_txt(request):
         "Disallow: /accounts/",
         "Disallow: /membership/",
         "Disallow: /news/preview/",
-        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap-index'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+@x_robots_tag
+def sitemap_index(request):
+    """The sitemap index: one entry per section sitemap page (?p=2…), so every URL is reachable however many
+    there are. Locations are under SITE_URL like the sections' own, whatever host the crawler asked; Django's
+    index view would use the sites framework's domain instead."""
+    items = []
+    for section, sitemap_class in sitemaps.items():
+        sitemap = sitemap_class()
+        location = settings.SITE_URL + reverse("sitemap-section", kwargs={"section": section})
+        lastmod = sitemap.get_latest_lastmod()
+        items.append(SitemapIndexItem(location, lastmod))
+        items.extend(
+            SitemapIndexItem(f"{location}?p={page}", lastmod) for page in range(2, sitemap.paginator.num_pages + 1)
+        )
+    return TemplateResponse(request, "sitemap_index.xml", {"sitemaps": items}, content_type="application/xml")

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from guidelines.models import Edition
 from tests.guidelines.factories import build_edition
+from tests.sitemaps import sitemap_text
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,8 @@ def _url(name, **kwargs):
 def test_list_shows_each_guideline_with_current_and_past_editions(client, two_editions, django_assert_num_queries):
     old, new = two_editions
     build_edition(label="2019", published_on=datetime.date(2019, 1, 1))
-    with django_assert_num_queries(2 + LAYOUT_QUERIES):
+    # guidelines, their published originals, the originals' translations
+    with django_assert_num_queries(3 + LAYOUT_QUERIES):
         body = client.get("/guidelines/").content.decode()
     assert f'href="{new.get_absolute_url()}">2021</a>' in body
     assert f'href="{old.get_absolute_url()}">2016</a>' in body
@@ -150,7 +152,7 @@ def test_feed_lists_new_editions(client, two_editions):
 
 def test_sitemap_lists_editions_and_provisions(client, two_editions):
     old, new = two_editions
-    body = client.get("/sitemap.xml").content.decode()
+    body = sitemap_text(client)
     assert f"{new.get_absolute_url()}</loc>" in body
     assert _url("provision", guideline=old.guideline.slug, edition=old.slug, provision="section-6") in body
 
@@ -208,3 +210,48 @@ def test_translation_flags_outdated_provisions_and_offers_languages(client, two_
     assert f'href="{translation.get_absolute_url()}" lang="es"' in english
     changes = client.get(_url("what-changed", guideline=old.guideline.slug, edition=translation.slug))
     assert changes.url == _url("what-changed", guideline=old.guideline.slug, edition=new.slug)
+
+
+def _translate(edition, language):
+    from guidelines.exchange import edition_export, edition_import
+
+    data = edition_export(edition=edition)
+    data["edition"].update(
+        {"slug": f"{edition.slug}-{language}", "label": f"{edition.label} ({language})", "language": language}
+    )
+    data["edition"]["translation_of"] = edition.slug
+    return edition_import(data=data, publish=True)
+
+
+def test_list_shows_the_current_editions_translations(client, two_editions, django_assert_num_queries):
+    old, new = two_editions
+    spanish, japanese = _translate(new, "es"), _translate(new, "ja")
+    superseded_french = _translate(old, "fr")
+    for index in range(5):  # more guidelines with translations: still the same queries
+        other = build_edition(label=f"x{index}", published_on=datetime.date(2020, 1, 1))
+        _translate(other, "de")
+    with django_assert_num_queries(3 + LAYOUT_QUERIES):
+        body = client.get("/guidelines/").content.decode()
+    assert f'<a href="{spanish.get_absolute_url()}" lang="es" hreflang="es"' in body
+    assert ">español</a>" in body
+    assert f'<a href="{japanese.get_absolute_url()}" lang="ja" hreflang="ja"' in body
+    assert ">日本語</a>" in body
+    assert body.count(">Deutsch</a>") == 5
+    # Only the current edition's translations; a translation is never listed as an edition of its own.
+    assert superseded_french.get_absolute_url() not in body
+    assert f'href="{spanish.get_absolute_url()}">' not in body
+
+
+def test_edition_page_links_its_translations_and_a_translation_links_its_original(client, two_editions):
+    _old, new = two_editions
+    spanish = _translate(new, "es")
+    english = client.get(new.get_absolute_url()).content.decode()
+    assert f'href="{spanish.get_absolute_url()}" lang="es" hreflang="es" data-keep-place>Spanish</a>' in english
+    assert f'<link rel="alternate" hreflang="es" href="http://testserver{spanish.get_absolute_url()}">' in english
+    assert "Translated from" not in english
+    body = client.get(spanish.get_absolute_url()).content.decode()
+    assert (
+        f'<a href="{new.get_absolute_url()}" lang="en" hreflang="en" class="edition-header__original">'
+        "Translated from the English original (2021)</a>"
+    ) in body
+    assert f'<link rel="alternate" hreflang="en" href="http://testserver{new.get_absolute_url()}">' in body

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from tests.sitemaps import sitemap_text
 from tests.society.factories import PageFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_pages_in_navigation_are_linked_from_every_footer(client):
 def test_pages_appear_in_the_sitemap_with_lastmod(client):
     PageFactory(slug="about", title="About")
     PageFactory(slug="governance", title="Governance")
-    body = client.get("/sitemap.xml").content.decode()
+    body = sitemap_text(client)
     assert "<loc>http://localhost:8000/pages/governance/</loc><lastmod>" in body
     assert body.count("<loc>http://localhost:8000/about/</loc>") == 1
 
