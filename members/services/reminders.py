@@ -148,7 +148,7 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
         default=None,
         output_field=BigIntegerField(),
     )
-    later_term = Term.objects.filter(membership=OuterRef("membership"), end__gt=OuterRef("end"))
+    later_term = Term.objects.counting().filter(membership=OuterRef("membership"), end__gt=OuterRef("end"))
     # Paid but not yet turned into a term: the member has renewed, the term is on its way.
     paid_in_flight = Order.objects.filter(membership=OuterRef("membership"), status=OrderStatus.PAID, term__isnull=True)
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
@@ -156,7 +156,8 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
     price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
     return (
-        Term.objects.filter(
+        Term.objects.counting()
+        .filter(
             end__gte=min(low for _rule, low, _high in windows),
             end__lte=max(high for _rule, _low, high in windows),
             membership__cancelled_at__isnull=True,
