@@ -114,11 +114,12 @@ class CountingSink:
 
 
 def seed(members: int, due: int, today: dt.date):
-    full = MembershipType.objects.create(name="Full", slug="full", term_months=12)
+    # update_or_create: the data migrations already assign every country a band (and may add types).
+    full, _ = MembershipType.objects.get_or_create(slug="full", defaults={"name": "Full", "term_months": 12})
     for country in COUNTRIES:
-        CountryBand.objects.create(country=country, band=BANDS.get(country, "lower_middle"))
+        CountryBand.objects.update_or_create(country=country, defaults={"band": BANDS.get(country, "lower_middle")})
     for band, amount in {"high": 150, "upper_middle": 90, "lower_middle": 45, "low": 20}.items():
-        Price.objects.create(membership_type=full, band=band, amount=Decimal(amount))
+        Price.objects.update_or_create(membership_type=full, band=band, defaults={"amount": Decimal(amount)})
     rules = list(ReminderRule.objects.active())
     due_days = [today - dt.timedelta(days=rule.offset_days) for rule in rules]
     # Every end date that some rule's 7-day window covers: the other members must end outside them.

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin_reminders import ReminderDeliveryInline
-from members.forms import CompForm, ReasonForm
+from members.forms import CompForm, ReasonForm, RefundForm
 from members.models import (
     CountryBand,
     IncomeBand,
@@ -31,13 +31,15 @@ from members.models import (
 )
 from members.models.memberships import society_today
 from members.services.memberships import membership_cancel
-from members.services.payments import order_approve, order_mark_paid, term_comp
+from members.services.payments import order_approve, order_mark_paid, order_refund, term_comp
 
 
 def membership_admin_queryset():
     """Everything a changelist row shows, as annotations: a fixed number of queries for any page size."""
     band = CountryBand.objects.filter(country=OuterRef("user__country")).values("band")[:1]
-    last_type = Term.objects.filter(membership=OuterRef("pk")).order_by("-end").values("membership_type__name")[:1]
+    last_type = (
+        Term.objects.counting().filter(membership=OuterRef("pk")).order_by("-end").values("membership_type__name")[:1]
+    )
     last_order = Order.objects.filter(membership=OuterRef("pk")).order_by("-created_at").values("number")[:1]
     return (
         Membership.objects.with_status(society_today())
@@ -71,7 +73,12 @@ class TypeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        slug = Term.objects.filter(membership=OuterRef("pk")).order_by("-end").values("membership_type__slug")[:1]
+        slug = (
+            Term.objects.counting()
+            .filter(membership=OuterRef("pk"))
+            .order_by("-end")
+            .values("membership_type__slug")[:1]
+        )
         return queryset.annotate(type_slug=Subquery(slug)).filter(type_slug=self.value())
 
 
@@ -116,7 +123,7 @@ class EndsWithinFilter(admin.SimpleListFilter):
 
 class TermInline(admin.TabularInline):
     model = Term
-    fields = ["start", "end", "membership_type", "order", "created_at"]
+    fields = ["start", "end", "membership_type", "order", "created_at", "voided_at", "void_reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -370,6 +377,7 @@ class OrderAdmin(SimpleHistoryAdmin):
         "status",
         "provider",
         "provider_reference",
+        "payment_intent",
         "note",
         "created_at",
         "paid_at",
@@ -378,8 +386,11 @@ class OrderAdmin(SimpleHistoryAdmin):
         "applicant_statement",
         "approved_at",
         "approved_by",
+        "refunded_at",
+        "refund_reason",
+        "refunded_by",
     ]
-    actions = ["mark_paid", "approve"]
+    actions = ["mark_paid", "approve", "refund"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
@@ -408,6 +419,34 @@ class OrderAdmin(SimpleHistoryAdmin):
             approved += 1
         self.message_user(
             request, ngettext("%d application approved.", "%d applications approved.", approved) % approved
+        )
+
+    @admin.action(description=_("Refund selected orders…"))
+    def refund(self, request, queryset):
+        """Record refunds (money returned outside the portal or in Stripe's dashboard); voids their terms."""
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for order in queryset:
+                try:
+                    order_refund(order=order, reason=form.cleaned_data["reason"], by=request.user)
+                    done += 1
+                except ValidationError as error:
+                    self.message_user(request, " ".join(error.messages), messages.WARNING)
+            self.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", done) % done)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/members/order/action_refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Refund orders"),
+                "form": form,
+                "action": "refund",
+                "orders": queryset.select_related("membership__user"),
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
         )
 
 

@@ -65,7 +65,13 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         rendered = None
         if form.is_valid():
             user = form.cleaned_data["member"]
-            term = Term.objects.select_related("membership_type").filter(membership__user=user).order_by("-end").first()
+            term = (
+                Term.objects.counting()
+                .select_related("membership_type")
+                .filter(membership__user=user)
+                .order_by("-end")
+                .first()
+            )
             with translation.override(user.language):
                 price = renewal_price(user=user, term=term)
                 subject, text, html = CompiledRule.of(rule).render(reminder_context(user=user, term=term, price=price))

@@ -47,8 +47,8 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
 
     # Renewal rate: of the terms that ended in the last 12 months, the share followed by a later term.
     year_ago = today - datetime.timedelta(days=365)
-    later = Term.objects.filter(membership=OuterRef("membership"), start__gt=OuterRef("end"))
-    ended = Term.objects.filter(end__gte=year_ago, end__lt=today)
+    later = Term.objects.counting().filter(membership=OuterRef("membership"), start__gt=OuterRef("end"))
+    ended = Term.objects.counting().filter(end__gte=year_ago, end__lt=today)
     renewal = {"total": ended.count(), "renewed": ended.filter(Exists(later)).count()}
     renewal["rate"] = round(100 * renewal["renewed"] / renewal["total"], 1) if renewal["total"] else None
 

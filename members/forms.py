@@ -40,6 +40,10 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class RefundForm(ReasonForm):
+    """Why the order is refunded; shown in its history and on the voided term."""
+
+
 class CompForm(ReasonForm):
     membership_type = forms.ModelChoiceField(label=_("Membership type"), queryset=MembershipType.objects.all())
 

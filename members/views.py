@@ -52,7 +52,8 @@ class MembershipView(TemplateView):
         context = {"membership": membership, "today": today}
         if membership is not None:
             terms = list(membership.terms.all())
-            current = terms[0] if terms else None
+            # A term voided by a refund stays in the history but is never the current one.
+            current = next((term for term in terms if term.voided_at is None), None)
             status = MembershipStatus(membership.status)
             context.update(
                 status=status,
@@ -98,7 +99,7 @@ class JoinView(FormView):
         self.quotes = self.get_quotes()
         kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled())
         if self.membership is not None and self.membership.status != MembershipStatus.PENDING:
-            last = self.membership.terms.all()[:1]
+            last = [term for term in self.membership.terms.all() if term.voided_at is None][:1]
             if last and last[0].membership_type_id in {q.membership_type.pk for q in self.quotes}:
                 kwargs["initial"] = {"membership_type": last[0].membership_type_id}
         return kwargs

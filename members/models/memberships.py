@@ -201,7 +201,9 @@ class Membership(models.Model):
                 when=pgtrigger.Before,
                 operation=pgtrigger.Update,
                 func="""
-                    NEW.current_end := (SELECT MAX("end") FROM members_term WHERE membership_id = NEW.id);
+                    NEW.current_end := (
+                        SELECT MAX("end") FROM members_term WHERE membership_id = NEW.id AND voided_at IS NULL
+                    );
                     RETURN NEW;
                 """,
             )
@@ -216,7 +218,7 @@ class Membership(models.Model):
         return str(self.user)
 
     def last_term(self):
-        return self.terms.order_by("-end").first()
+        return self.terms.counting().order_by("-end").first()
 
     def status_on(self, today: datetime.date | None = None) -> MembershipStatus:
         last_end = getattr(self, "last_end", None)
@@ -275,6 +277,13 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     provider = models.CharField(_("payment method"), max_length=20, choices=PaymentProvider.choices)
     provider_reference = models.CharField(_("provider reference"), max_length=255, null=True, blank=True, unique=True)
+    # Stripe's refund events name the PaymentIntent, not the Checkout Session kept in provider_reference.
+    payment_intent = models.CharField(_("Stripe payment intent"), max_length=255, null=True, blank=True, unique=True)
+    refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
+    refund_reason = models.TextField(_("reason for refund"), blank=True)
+    refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
     # Types such as Student need staff approval before payment; frozen here like the price.
     needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
@@ -306,6 +315,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=~Q(provider=PaymentProvider.COMP) | ~Q(note=""), name="order_comp_has_reason"
             ),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.REFUNDED) | (Q(refunded_at__isnull=False) & ~Q(refund_reason="")),
+                name="order_refunded_has_reason",
+            ),
         ]
 
     def __str__(self):
@@ -321,6 +334,12 @@ class Order(models.Model):
         return self.needs_approval and self.approved_at is None and self.status == OrderStatus.PENDING
 
 
+class TermQuerySet(models.QuerySet):
+    def counting(self):
+        """Terms that count: a term voided by a refund stays as history but gives no membership."""
+        return self.filter(voided_at__isnull=True)
+
+
 class Term(models.Model):
     """A paid period of membership, from `start` through the end of `end` (inclusive) in the society's TIME_ZONE."""
 
@@ -331,6 +350,11 @@ class Term(models.Model):
     # One order pays for exactly one term: a replayed payment notification cannot add a second.
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="term", null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # A refund voids the term it paid for; the row stays, so history is never rewritten.
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
+
+    objects = TermQuerySet.as_manager()
 
     class Meta:
         ordering = ["membership", "start"]
@@ -338,6 +362,9 @@ class Term(models.Model):
         verbose_name_plural = _("terms")
         constraints = [
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="term_end_not_before_start"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""), name="term_void_has_reason"
+            ),
         ]
         indexes = [models.Index(fields=["membership", "-end"], name="term_membership_end")]
         triggers = [

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Order, StripeEvent
-from members.services.payments import order_mark_paid, order_set_reference
+from members.models import Order, OrderStatus, StripeEvent
+from members.services.payments import order_mark_paid, order_refund, order_set_reference
 
 # Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -91,6 +91,8 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
         outcome = "ignored"
         if event["type"] in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
             record.order, outcome = _session_paid(event)
+        elif event["type"] == "charge.refunded":
+            record.order, outcome = _charge_refunded(event)
         record.processed_at = timezone.now()
         record.save(update_fields=["order", "processed_at"])
     return outcome
@@ -110,7 +112,31 @@ def _session_paid(event: dict) -> tuple[Order, str]:
         return order, "waiting"  # bank debits confirm later with async_payment_succeeded
     paid_at = datetime.datetime.fromtimestamp(event["created"], tz=datetime.UTC)
     try:
-        order_mark_paid(order=order, provider_reference=session["id"], paid_at=paid_at)
+        order_mark_paid(
+            order=order,
+            provider_reference=session["id"],
+            # Refund events name the PaymentIntent only; keep it so they can find this order.
+            payment_intent=session.get("payment_intent") or None,
+            paid_at=paid_at,
+        )
     except ValidationError as error:  # e.g. the order was refunded meanwhile: staff must look at it
         raise WebhookRejected("; ".join(error.messages)) from error
     return order, "paid"
+
+
+def _charge_refunded(event: dict) -> tuple[Order | None, str]:
+    """A refund made in Stripe's dashboard: the order becomes refunded and its term void, once."""
+    charge = event["data"]["object"]
+    order = Order.objects.filter(payment_intent=charge.get("payment_intent") or "").first()
+    if order is None:
+        raise WebhookRejected(f"no order for payment intent {charge.get('payment_intent')!r}")
+    if not charge.get("refunded"):
+        # A partial refund leaves the membership as it is; staff decide and may refund the order in admin.
+        return order, "partial refund ignored"
+    if order.status == OrderStatus.REFUNDED:
+        return order, "already refunded"  # e.g. staff recorded it in admin first
+    try:
+        order_refund(order=order, reason=f"Refunded in Stripe (charge {charge.get('id')})")
+    except ValidationError as error:  # not paid: staff must look at it
+        raise WebhookRejected("; ".join(error.messages)) from error
+    return order, "refunded"

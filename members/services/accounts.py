@@ -137,6 +137,8 @@ def user_export_data(*, user: User) -> dict[str, Any]:
                     "start": _iso(term.start),
                     "end": _iso(term.end),
                     "order": term.order.number if term.order_id else None,
+                    "voided_at": _iso(term.voided_at),
+                    "void_reason": term.void_reason,
                 }
                 for term in membership.terms.select_related("membership_type", "order").order_by("start")
             ],
@@ -153,6 +155,7 @@ def user_export_data(*, user: User) -> dict[str, Any]:
                 "payment_method": order.provider,
                 "created_at": _iso(order.created_at),
                 "paid_at": _iso(order.paid_at),
+                "refunded_at": _iso(order.refunded_at),
             }
             for order in Order.objects.filter(membership=membership).select_related("membership_type")
         ]

@@ -152,7 +152,7 @@ def import_apply(rows: list[ImportRow]) -> dict[str, int]:
             user.save()
             created_users += 1
         membership, _created = Membership.objects.get_or_create(user=user)
-        if not Term.objects.filter(membership=membership, end__gte=row.end).exists():
+        if not Term.objects.counting().filter(membership=membership, end__gte=row.end).exists():
             membership_type = types[row.type_slug]
             start = row.end - relativedelta(months=membership_type.term_months) + datetime.timedelta(days=1)
             Term.objects.create(membership=membership, membership_type=membership_type, start=start, end=row.end)

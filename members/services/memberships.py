@@ -82,7 +82,8 @@ def price_quote(*, user, membership_type: MembershipType) -> Quote:
 def last_end_of(membership: Membership | None) -> datetime.date | None:
     if membership is None or membership.pk is None:
         return None
-    return membership.terms.order_by("-end").values_list("end", flat=True).first()
+    # Voided (refunded) terms do not count: a renewal after a refund starts after the last term that does.
+    return membership.terms.counting().order_by("-end").values_list("end", flat=True).first()
 
 
 def renewal_opens_on(*, last_end: datetime.date | None) -> datetime.date | None:

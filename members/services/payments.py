@@ -34,6 +34,8 @@ MSG_STATEMENT_REQUIRED = _(
     "%(type)s membership is approved by the office: please describe how you meet its eligibility."
 )
 MSG_NOT_AWAITING_APPROVAL = _("Order %(number)s is not waiting for approval.")
+MSG_ALREADY_REFUNDED = _("Order %(number)s was already refunded; nothing was changed.")
+MSG_NOT_PAID = _("Order %(number)s is not paid (status: %(status)s), so it cannot be refunded.")
 
 MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
 
@@ -111,7 +113,12 @@ def order_create(
 
 
 def order_mark_paid(
-    *, order: Order, provider_reference: str | None = None, paid_at: datetime.datetime | None = None, by=None
+    *,
+    order: Order,
+    provider_reference: str | None = None,
+    payment_intent: str | None = None,
+    paid_at: datetime.datetime | None = None,
+    by=None,
 ) -> Term:
     """Mark an order paid and create its one term. Safe to call any number of times, concurrently.
 
@@ -146,6 +153,9 @@ def order_mark_paid(
         if provider_reference:
             order.provider_reference = provider_reference
             update_fields.append("provider_reference")
+        if payment_intent:
+            order.payment_intent = payment_intent
+            update_fields.append("payment_intent")
         order._history_user = by
         order.save(update_fields=update_fields)
         if order.provider != PaymentProvider.COMP:
@@ -206,4 +216,42 @@ def order_approve(*, order: Order, by) -> Order:
     from members.emails import send_approved
 
     send_approved(order=order)
+    return order
+
+
+@transaction.atomic
+def order_refund(*, order: Order, reason: str, by=None) -> Order:
+    """Record that a paid order's money went back: the order becomes `refunded` and its term is voided.
+
+    The term is kept (history is never rewritten) but no longer counts: the current_end trigger, status,
+    renewal dates and reminders all skip voided terms. Locks the order then the membership, in the same
+    order as order_mark_paid, so a refund and a payment cannot deadlock or interleave.
+    """
+    if not (reason or "").strip():
+        raise ValidationError(MSG_REASON_REQUIRED, code="reason_required")
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.REFUNDED:
+        raise ValidationError(MSG_ALREADY_REFUNDED, code="already_refunded", params={"number": order.number})
+    if order.status != OrderStatus.PAID:
+        raise ValidationError(
+            MSG_NOT_PAID,
+            code="not_paid",
+            params={"number": order.number, "status": OrderStatus(order.status).label},
+        )
+    Membership.objects.select_for_update().filter(pk=order.membership_id).first()
+    now = timezone.now()
+    reason = reason.strip()
+    term = Term.objects.select_for_update().filter(order=order).first()
+    if term is not None and term.voided_at is None:
+        term.voided_at = now
+        term.void_reason = reason
+        # The UPDATE fires term_sets_current_end, which recomputes the membership's end without this term.
+        term.save(update_fields=["voided_at", "void_reason"])
+    order.status = OrderStatus.REFUNDED
+    order.refunded_at = now
+    order.refund_reason = reason
+    order.refunded_by = by
+    order._history_user = by
+    order._change_reason = reason[:100]  # history_change_reason is a CharField(100); the full text is on the order
+    order.save(update_fields=["status", "refunded_at", "refund_reason", "refunded_by"])
     return order

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Exists, OuterRef, Subquery, Value, When
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Subquery, Value, When
 from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -148,7 +148,6 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
         default=None,
         output_field=BigIntegerField(),
     )
-    later_term = Term.objects.filter(membership=OuterRef("membership"), end__gt=OuterRef("end"))
     # Paid but not yet turned into a term: the member has renewed, the term is on its way.
     paid_in_flight = Order.objects.filter(membership=OuterRef("membership"), status=OrderStatus.PAID, term__isnull=True)
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
@@ -156,13 +155,16 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
     price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
     return (
-        Term.objects.filter(
-            end__gte=min(low for _rule, low, _high in windows),
-            end__lte=max(high for _rule, _low, high in windows),
+        Term.objects.counting()
+        .filter(
+            # "No later term": the term is the membership's latest that counts, whose end the trigger keeps
+            # in the indexed Membership.current_end, so the range is read from that index, not a subquery.
+            membership__current_end__gte=min(low for _rule, low, _high in windows),
+            membership__current_end__lte=max(high for _rule, _low, high in windows),
+            end=F("membership__current_end"),
             membership__cancelled_at__isnull=True,
             membership__user__is_active=True,  # erased or deactivated accounts get nothing
         )
-        .exclude(Exists(later_term))
         .exclude(Exists(paid_in_flight))
         .annotate(due_rule_id=due_rule)
         .filter(due_rule_id__isnull=False)

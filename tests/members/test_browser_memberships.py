@@ -92,3 +92,30 @@ def test_member_renews_by_invoice_staff_marks_it_paid_and_member_sees_new_end(pa
     assert new_end.strftime("%Y") in summary
     assert page.locator(".badge").inner_text() == "Active"
     axe(page)
+
+
+def test_refunded_order_on_a_phone_needs_no_sideways_scrolling(page, axe, live_server):
+    from members.services.payments import order_create, order_mark_paid, order_refund
+
+    full = price_matrix("Full")["Full"]
+    member = UserFactory(country="DE")
+    membership = Membership.objects.create(user=member)
+    TermFactory(membership=membership, membership_type=full, end=society_today() + datetime.timedelta(days=30))
+    order = order_create(user=member, membership_type=full, provider="invoice")
+    order_mark_paid(order=order)
+    order_refund(order=order, reason="Paid twice", by=None)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, member, live_server)
+    page.goto("/membership/")
+    refunded_row = page.locator("tr.is-refunded")
+    assert "Refunded" in refunded_row.inner_text()
+    assert "voided by the refund" in refunded_row.inner_text()
+    # The table stacks into labelled rows: nothing is wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("document.querySelector('.table-wrap').scrollWidth") <= page.evaluate(
+        "document.querySelector('.table-wrap').clientWidth"
+    )
+    assert page.locator("tr.is-refunded td").first.evaluate("td => getComputedStyle(td, '::before').content") == (
+        '"Number"'
+    )
+    axe(page)
