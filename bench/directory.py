@@ -4,24 +4,15 @@ Usage: python bench/directory.py [--explain]   (--explain: EXPLAIN ANALYZE the d
 Builds its own members inside a transaction that is rolled back, so the database is left as it was.
 """
 
-import os
+import datetime
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "society.settings.local")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only-key-bench-only-key-bench-only-key-0123456789")
+import _harness
 
-import datetime
-import warnings
+_harness.setup_django()
 
-import django
-
-warnings.filterwarnings("ignore", message="No directory at")
-django.setup()
 
 from allauth.account.models import EmailAddress  # noqa: E402
 from django.db import connection, transaction  # noqa: E402

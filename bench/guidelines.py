@@ -10,22 +10,15 @@ Usage: python bench/guidelines.py [requests-per-page]
 
 import datetime
 import os
-import statistics
 import sys
 import time
-import warnings
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "society.settings.local")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only-key-bench-only-key-bench-only-key-0123456789")
-warnings.filterwarnings("ignore", message="No directory at")
+import _harness
 
-import django  # noqa: E402
+_harness.setup_django()
 
-django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
@@ -136,12 +129,7 @@ def measure(client, path, count, *, clear_cache=False):
         response = client.get(path)
         timings.append(time.perf_counter() - start)
         assert response.status_code == 200, (path, response.status_code)
-    timings.sort()
-    return {
-        "rps": count / sum(timings),
-        "p50_ms": statistics.median(timings) * 1000,
-        "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000,
-    }
+    return _harness.latency_figures(timings)
 
 
 def main():
@@ -158,7 +146,7 @@ def main():
         ("search (all editions)", "/guidelines/search/?q=consent+review&editions=all", False),
     ]
     # The cache is Redis, shared with anything else on this machine: use a private prefix for the run.
-    caches = {"default": {**django.conf.settings.CACHES["default"], "KEY_PREFIX": f"bench-{os.getpid()}"}}
+    caches = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"bench-{os.getpid()}"}}
     with override_settings(ROOT_URLCONF=__name__, CACHES=caches):
         client = Client(SERVER_NAME="localhost")
         print(

@@ -5,27 +5,19 @@ Creates bench members (@bench-members.example) in the configured database until 
 (default 100,000; reused on later runs), then prints timings. Needs a migrated database.
 """
 
-import os
-import sys
-import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "society.settings.local")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only-key-bench-only-key-bench-only-key-0123456789")
-
 import datetime
 import random
 import statistics
-import warnings
+import sys
+import time
 
-import django
+import _harness
 
-warnings.filterwarnings("ignore", message="No directory at")
-django.setup()
+_harness.setup_django()
+
 
 from django.db import transaction  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_countries import countries  # noqa: E402
 
@@ -106,9 +98,7 @@ def main():
         assert response.status_code == 200, response.status_code
 
     def status_counts():
-        return dict(
-            Membership.objects.with_status().order_by().values_list("status").annotate(n=django.db.models.Count("id"))
-        )
+        return dict(Membership.objects.with_status().order_by().values_list("status").annotate(n=Count("id")))
 
     def export():
         response = client.get("/admin/members/membership/export/")

@@ -4,25 +4,13 @@ Usage: python bench/pages.py [requests-per-page]
 Prints requests per second and p50/p99 latency per page. Needs `make bootstrap` and a migrated database.
 """
 
-import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "society.settings.local")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only-key-bench-only-key-bench-only-key-0123456789")
+import _harness
 
-import warnings
+_harness.setup_django()
 
-import django
-
-# No collectstatic for a bench run; static files are not what is measured here.
-warnings.filterwarnings("ignore", message="No directory at")
-
-django.setup()
 
 from django.test import Client  # noqa: E402
 
@@ -37,12 +25,7 @@ def measure(client, path, count):
         response = client.get(path)
         timings.append(time.perf_counter() - start)
         assert response.status_code == 200, (path, response.status_code)
-    timings.sort()
-    return {
-        "rps": count / sum(timings),
-        "p50_ms": statistics.median(timings) * 1000,
-        "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000,
-    }
+    return _harness.latency_figures(timings)
 
 
 def main():
