@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.admin_base import RecordInline
 from members.admin_reminders import ReminderDeliveryInline
 from members.forms import CompForm, ReasonForm, RefundForm
 from members.models import (
@@ -121,28 +122,15 @@ class EndsWithinFilter(admin.SimpleListFilter):
         return queryset.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=int(self.value())))
 
 
-class TermInline(admin.TabularInline):
+class TermInline(RecordInline):
     model = Term
     fields = ["start", "end", "membership_type", "order", "created_at", "voided_at", "void_reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-end"]
 
-    def has_add_permission(self, request, obj=None):
-        return False  # terms come from paid orders and comps, through the services
 
-
-class OrderInline(admin.TabularInline):
+class OrderInline(RecordInline):
     model = Order
     fields = ["number_link", "created_at", "membership_type", "amount", "currency", "status", "provider", "paid_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("number"))
     def number_link(self, order):

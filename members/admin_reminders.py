@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from members.admin_base import RecordInline
 from members.models import JobHeartbeat, ReminderDelivery, ReminderRule, Term, User
 from members.services.reminders import CompiledRule, reminder_context, renewal_price
 
@@ -115,18 +116,11 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
         return obj.email.sent_at
 
 
-class ReminderDeliveryInline(admin.TabularInline):
+class ReminderDeliveryInline(RecordInline):
     """Every reminder a membership was sent, with its rule, time and outcome. For MembershipAdmin.inlines."""
 
     model = ReminderDelivery
     fields = ["rule", "term", "created_at", "email_status", "email_sent_at", "email_error"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("rule", "term", "email")

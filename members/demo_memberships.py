@@ -212,6 +212,23 @@ def _order(membership, membership_type, band, country, *, status, provider, crea
     )
 
 
+def _paid_term(membership, membership_type, band, country, provider, start, end):
+    """A term and the order that paid for it on its first day (a comp for Honorary members)."""
+    paid = timezone.make_aware(datetime.datetime.combine(start, datetime.time(10)))
+    order = _order(
+        membership,
+        membership_type,
+        band,
+        country,
+        status=OrderStatus.PAID,
+        provider=provider,
+        created_at=paid,
+        paid_at=paid,
+        note="Honorary member" if provider == PaymentProvider.COMP else "",
+    )
+    Term.objects.create(membership=membership, membership_type=membership_type, start=start, end=end, order=order)
+
+
 def seed(command):
     CountryBand.objects.bulk_create(
         [CountryBand(country=code, band=band_for(code)) for code, _name in countries], ignore_conflicts=True
@@ -261,38 +278,8 @@ def seed(command):
         if index % 3 == 0:  # a renewing member: an earlier term right before this one
             earlier_end = start - datetime.timedelta(days=1)
             earlier_start = earlier_end - relativedelta(months=12) + datetime.timedelta(days=1)
-            paid = timezone.make_aware(datetime.datetime.combine(earlier_start, datetime.time(10)))
-            order = _order(
-                membership,
-                membership_type,
-                band,
-                country,
-                status=OrderStatus.PAID,
-                provider=provider,
-                created_at=paid,
-                paid_at=paid,
-                note="Demo" if provider == PaymentProvider.COMP else "",
-            )
-            Term.objects.create(
-                membership=membership,
-                membership_type=membership_type,
-                start=earlier_start,
-                end=earlier_end,
-                order=order,
-            )
-        paid = timezone.make_aware(datetime.datetime.combine(start, datetime.time(10)))
-        order = _order(
-            membership,
-            membership_type,
-            band,
-            country,
-            status=OrderStatus.PAID,
-            provider=provider,
-            created_at=paid,
-            paid_at=paid,
-            note="Honorary member" if provider == PaymentProvider.COMP else "",
-        )
-        Term.objects.create(membership=membership, membership_type=membership_type, start=start, end=end, order=order)
+            _paid_term(membership, membership_type, band, country, provider, earlier_start, earlier_end)
+        _paid_term(membership, membership_type, band, country, provider, start, end)
         if index % 25 == 11:
             membership.cancelled_at = timezone.now()
             membership.cancel_reason = "Demo: requested by the member"
