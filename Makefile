@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test bootstrap lint format bench clean
+.PHONY: run test bootstrap reset-db lint format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ").")'
@@ -15,9 +15,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 bootstrap: $(VENV)/.installed
-	@python manage.py preflight
 
 run: bootstrap
+	@python manage.py preflight
 	python manage.py migrate --noinput
 	python manage.py seed_demo
 	@echo
@@ -36,10 +36,16 @@ format: $(VENV)/.installed
 
 test: export DJANGO_SETTINGS_MODULE := society.settings.test
 test: bootstrap lint
+	@python manage.py preflight --test-database
 	@bash .ci/ensure-chromium
 	pytest $(PYTEST_ARGS)
 
+# Drop and recreate the local database (its demo data too); `make run` then migrates and seeds it again.
+reset-db: bootstrap
+	@python manage.py preflight --recreate
+
 bench: bootstrap
+	@python manage.py preflight
 	@for script in bench/*.py; do echo "== $$script"; python "$$script" || exit 1; done
 
 clean:

@@ -21,10 +21,10 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_countries import countries  # noqa: E402
 
-from members.admin_views import dashboard_figures  # noqa: E402
 from members.country_bands import band_for  # noqa: E402
 from members.models import CountryBand, Membership, MembershipType, Term, User  # noqa: E402
 from members.models.memberships import society_today  # noqa: E402
+from members.selectors import dashboard_figures  # noqa: E402
 
 DOMAIN = "bench-members.example"
 BATCH = 5000

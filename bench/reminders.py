@@ -87,8 +87,8 @@ from members.models import (  # noqa: E402
     User,
 )
 from members.models.memberships import society_today  # noqa: E402
-from members.services.outbox import _build_message, outgoing_email_send  # noqa: E402
 from members.services.reminders import reminders_due, renewal_reminders_send  # noqa: E402
+from society.services.mail import _build_message, outgoing_email_send  # noqa: E402
 from tests.members.outbox_support import (  # noqa: E402
     TEST_BROKER_DB,
     current_celery_app,

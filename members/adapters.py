@@ -1,9 +1,16 @@
+"""allauth's adapters: account emails go through the outbox, sign-up fills the name and country in one save,
+and ORCID sign-in fills the member's name and ORCID iD."""
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.core import context as allauth_context
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.sites.shortcuts import get_current_site
 
-from members.services.accounts import user_signup_populate
-from members.services.outbox import email_enqueue
+from members.models import User
+from members.services.accounts import user_orcid_link, user_signup_populate
+from members.validators import orcid_checksum_ok, orcid_normalise
+from society.services.mail import email_enqueue
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -39,3 +46,58 @@ class AccountAdapter(DefaultAccountAdapter):
             kind="account",
             related_key=template_prefix.rsplit("/", 1)[-1][:100],
         )
+
+
+ORCID_PROVIDER = "orcid"
+
+
+def orcid_from_sociallogin(sociallogin) -> str:
+    """The ORCID iD the provider vouched for, normalised, or "" if it is not a well-formed iD."""
+    if sociallogin.account.provider != ORCID_PROVIDER:
+        return ""
+    orcid = orcid_normalise(sociallogin.account.uid)
+    return orcid if len(orcid) == 19 and orcid_checksum_ok(orcid) else ""
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        # ORCID gives names as given-names + family-name; we keep one full name (and the member can edit it).
+        full_name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part)
+        if full_name and not user.full_name:
+            user.full_name = full_name[:200]
+        return user
+
+    def get_signup_form_initial_data(self, sociallogin):
+        initial = super().get_signup_form_initial_data(sociallogin)
+        initial["full_name"] = sociallogin.user.full_name
+        return initial
+
+    def save_user(self, request, sociallogin, form=None):
+        """allauth's save_user, except that the user is saved once, by sociallogin.save().
+
+        allauth's own version lets the account adapter save the user and then saves it again in
+        sociallogin.save(): two history rows, the first before the social account exists. Here the account
+        adapter only fills the instance (email, name, country: commit=False).
+        """
+        user = sociallogin.user
+        user.set_unusable_password()
+        # Signing up with ORCID proves the iD: store it with the new account (unless another account holds it,
+        # which staff settle by hand).
+        orcid = orcid_from_sociallogin(sociallogin)
+        if orcid and not User.objects.filter(orcid=orcid).exists():
+            user.orcid = orcid
+        account_adapter = get_account_adapter()
+        if form:
+            account_adapter.save_user(request, user, form, commit=False)
+        else:
+            account_adapter.populate_username(request, user)
+        sociallogin.save(request)
+        return user
+
+
+def on_social_account_added(sender, request, sociallogin, **kwargs):
+    """Connecting ORCID to an existing account (allauth's social_account_added signal) fills `orcid`."""
+    orcid = orcid_from_sociallogin(sociallogin)
+    if orcid:
+        user_orcid_link(user=sociallogin.user, orcid=orcid)

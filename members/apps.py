@@ -25,7 +25,7 @@ class MembersConfig(AppConfig):
     def ready(self):
         from allauth.socialaccount.signals import social_account_added
 
-        from members.socialadapters import on_social_account_added
+        from members.adapters import on_social_account_added
 
         social_account_added.connect(on_social_account_added, dispatch_uid="members_orcid_link")
         # Groups get the permissions of every model that exists, including models other apps add later.

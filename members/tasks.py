@@ -1,22 +1,6 @@
 from celery import shared_task
 
-from members.services.outbox import outbox_requeue_due, outgoing_email_send
 from members.services.reminders import renewal_reminders_send
-
-
-# acks_late + reject_on_worker_lost: a worker killed mid-send leaves the message in Redis to be
-# redelivered; the row lock and status check in the service make the redelivery a no-op once sent.
-# Retries are not Celery retries with a countdown (a long countdown in Redis is redelivered after
-# the visibility timeout, i.e. duplicated): the service records next_attempt_at and the sweeper
-# queues the row again when that time comes.
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, soft_time_limit=90, time_limit=120)
-def send_outgoing_email(email_id: int) -> None:
-    outgoing_email_send(email_id=email_id)
-
-
-@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
-def sweep_outbox() -> None:
-    outbox_requeue_due()
 
 
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)

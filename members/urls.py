@@ -1,20 +1,17 @@
 from django.urls import path
 
-from members import views, views_accounts
+from members.views import accounts, memberships, payments
 
 app_name = "members"
 
 urlpatterns = [
-    path("", views.MembershipView.as_view(), name="home"),
-    path("join/", views.JoinView.as_view(), name="join"),
-    path("renew/", views.RenewView.as_view(), name="renew"),
-    path("orders/<str:number>/", views.OrderView.as_view(), name="order"),
-    path("orders/<str:number>/pay/", views.OrderPayView.as_view(), name="order-pay"),
-]
-
-urlpatterns += [
-    path("profile/", views_accounts.ProfileView.as_view(), name="profile"),
-    path("profile/export/", views_accounts.ProfileExportView.as_view(), name="profile-export"),
-    path("profile/delete/", views_accounts.ProfileDeleteView.as_view(), name="profile-delete"),
-    path("directory/", views_accounts.DirectoryView.as_view(), name="directory"),
+    path("", memberships.MembershipView.as_view(), name="home"),
+    path("join/", memberships.JoinView.as_view(), name="join"),
+    path("renew/", memberships.RenewView.as_view(), name="renew"),
+    path("orders/<str:number>/", payments.OrderView.as_view(), name="order"),
+    path("orders/<str:number>/pay/", payments.OrderPayView.as_view(), name="order-pay"),
+    path("profile/", accounts.ProfileView.as_view(), name="profile"),
+    path("profile/export/", accounts.ProfileExportView.as_view(), name="profile-export"),
+    path("profile/delete/", accounts.ProfileDeleteView.as_view(), name="profile-delete"),
+    path("directory/", accounts.DirectoryView.as_view(), name="directory"),
 ]

@@ -8,6 +8,11 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from society.services.jobs import heartbeat_problem
+
+# The periodic job whose heartbeat /healthz/ reports (members/services/reminders.py records it).
+REMINDER_JOB = "send_renewal_reminders"
+
 
 def check_database() -> str | None:
     try:
@@ -30,11 +35,8 @@ def check_broker() -> str | None:
 
 
 def check_reminder_job() -> str | None:
-    # Imported here: health checks must load even when an app's models are not ready yet.
-    from members.services.reminders import heartbeat_problem
-
     try:
-        return heartbeat_problem()
+        return heartbeat_problem(name=REMINDER_JOB)
     except DatabaseError as exc:
         return type(exc).__name__
 

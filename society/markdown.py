@@ -120,3 +120,14 @@ def sanitise_html(html: str) -> str:
 def render_markdown(text: str) -> str:
     """Markdown in, sanitised HTML out: safe to mark as safe in a template."""
     return sanitise_html(_parser.render(text or ""))
+
+
+class RenderedBodyMixin:
+    """Renders the Markdown `body` into `body_html` on every save, so pages never render Markdown per view."""
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)

@@ -4,13 +4,14 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from guidelines.models import Edition
-from members.access import membership_status_for_user
 from members.models import Membership, MembershipStatus
+from members.models.memberships import RENEWABLE_STATUSES
+from members.selectors import membership_status_for_user
 
 FIGURES_CACHE_KEY = "society:home:figures"
 FIGURES_CACHE_SECONDS = 60 * 60
@@ -42,21 +43,13 @@ class CallToAction:
     kind: str
 
 
-def _renew_url() -> str:
-    # The renewal page is built in the members app; until its URL exists, the membership page is the way in.
-    try:
-        return reverse("members:renew")
-    except NoReverseMatch:
-        return reverse("members:home")
-
-
 def call_to_action_for(user) -> CallToAction:
     """Join for visitors, Renew for members in their renewal window, grace period or lapsed, else My membership."""
     if not getattr(user, "is_authenticated", False):
         return CallToAction(_("Join the society"), reverse("account_signup"), "join")
     status = membership_status_for_user(user)
-    if status in {MembershipStatus.EXPIRING, MembershipStatus.GRACE, MembershipStatus.LAPSED}:
-        return CallToAction(_("Renew your membership"), _renew_url(), "renew")
+    if status in RENEWABLE_STATUSES:
+        return CallToAction(_("Renew your membership"), reverse("members:renew"), "renew")
     if status == MembershipStatus.ACTIVE:
         return CallToAction(_("My membership"), reverse("members:home"), "membership")
     # Signed in without a membership (or one awaiting approval): the membership page shows the way on.

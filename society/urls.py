@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from members import views as member_views
+from members.views.payments import stripe_webhook
 from society import views
 from society.sitemaps import sitemaps
 
@@ -25,7 +25,7 @@ urlpatterns = [
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": sitemaps}, name="sitemap-section"),
     path("accounts/", include("allauth.urls")),
     path("membership/", include("members.urls")),
-    path("payments/stripe/webhook/", member_views.stripe_webhook, name="stripe-webhook"),
+    path("payments/stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("guidelines/", include("guidelines.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

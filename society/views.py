@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from guidelines.models import Edition
-from members.access import has_member_access
+from members.selectors import has_member_access
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
 from society.selectors import call_to_action_for, current_guideline_editions, society_figures

@@ -1,8 +1,8 @@
 """For tests in any app: account emails, receipts and reminders go through the outbox, so they reach
 `mail.outbox` (the locmem backend of the test settings) only when the outbox is delivered."""
 
-from members.models import OutgoingEmail
-from members.services.outbox import outgoing_email_send
+from society.models import OutgoingEmail
+from society.services.mail import outgoing_email_send
 
 
 def deliver_outbox() -> int:

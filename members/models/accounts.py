@@ -10,9 +10,11 @@ from simple_history.models import HistoricalRecords
 
 from members.validators import validate_orcid
 
+from .memberships import Membership
+
 
 class ImmutableUnaccent(models.Func):
-    """society_unaccent(text): unaccent() declared IMMUTABLE (migration 0003), so it can back an index."""
+    """society_unaccent(text): unaccent() declared IMMUTABLE (members 0001_initial), so it can back an index."""
 
     function = "society_unaccent"
     output_field = models.TextField()
@@ -27,13 +29,8 @@ class UserQuerySet(models.QuerySet):
     def with_email(self, email: str):
         return self.filter(email__iexact=email.strip())
 
-    def not_erased(self):
-        return self.filter(erased_at__isnull=True)
-
     def in_directory(self, today=None):
         """Members who opted in and whose own membership currently gives access (active, expiring, grace)."""
-        from members.models.memberships import Membership
-
         return self.filter(
             directory_visible=True,
             is_active=True,

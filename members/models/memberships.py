@@ -1,4 +1,4 @@
-"""Membership types, dues by country income band, memberships, their terms and the orders that pay for them.
+"""Membership types, dues by country income band, memberships and their terms (orders are in payments.py).
 
 Dates are calendar dates in the society's TIME_ZONE; a term is valid through the end of its end date there.
 Money is Decimal, never float.
@@ -37,6 +37,8 @@ class MembershipStatus(models.TextChoices):
 
 # Statuses that open member-only pages (directory, members-only news).
 ACCESS_STATUSES = frozenset({MembershipStatus.ACTIVE, MembershipStatus.EXPIRING, MembershipStatus.GRACE})
+# Statuses in which a member who has had a term may renew: from RENEWAL_WINDOW_DAYS before the end, on.
+RENEWABLE_STATUSES = frozenset({MembershipStatus.EXPIRING, MembershipStatus.GRACE, MembershipStatus.LAPSED})
 
 
 def society_today() -> datetime.date:
@@ -217,121 +219,13 @@ class Membership(models.Model):
     def __str__(self):
         return str(self.user)
 
-    def last_term(self):
-        return self.terms.counting().order_by("-end").first()
+    def current_term(self):
+        """The latest term that counts. A term voided by a refund stays in the history but is never current.
 
-    def status_on(self, today: datetime.date | None = None) -> MembershipStatus:
-        last_end = getattr(self, "last_end", None)
-        if not hasattr(self, "last_end"):
-            term = self.last_term()
-            last_end = term.end if term else None
-        return membership_status(
-            today=today or society_today(), last_end=last_end, cancelled=self.cancelled_at is not None
+        Reads `terms.all()`, so a page that prefetched the terms asks no further query."""
+        return max(
+            (term for term in self.terms.all() if term.voided_at is None), key=lambda term: term.end, default=None
         )
-
-
-class OrderStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    PAID = "paid", _("Paid")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-    REFUNDED = "refunded", _("Refunded")
-
-
-class PaymentProvider(models.TextChoices):
-    STRIPE = "stripe", _("Card (Stripe)")
-    INVOICE = "invoice", _("Invoice / bank transfer")
-    COMP = "comp", _("Granted by staff")
-    IMPORT = "import", _("Imported from the previous system")
-
-
-class OrderNumberCounter(models.Model):
-    """The last order number issued per year; locked row by row so numbers are gapless and sequential."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    def __str__(self):
-        return f"{self.year}: {self.last_number}"
-
-
-class OrderQuerySet(models.QuerySet):
-    def paid(self):
-        return self.filter(status=OrderStatus.PAID)
-
-    def pending(self):
-        return self.filter(status=OrderStatus.PENDING)
-
-
-class Order(models.Model):
-    """What a member owes or paid for one term. Never deleted: it is the society's financial record."""
-
-    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="orders")
-    country = CountryField(_("country at order time"), blank=True)
-    band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
-    # Frozen when the order is created: later price or band changes never alter it.
-    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3)
-    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
-    provider = models.CharField(_("payment method"), max_length=20, choices=PaymentProvider.choices)
-    provider_reference = models.CharField(_("provider reference"), max_length=255, null=True, blank=True, unique=True)
-    # Stripe's refund events name the PaymentIntent, not the Checkout Session kept in provider_reference.
-    payment_intent = models.CharField(_("Stripe payment intent"), max_length=255, null=True, blank=True, unique=True)
-    refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
-    refund_reason = models.TextField(_("reason for refund"), blank=True)
-    refunded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
-    # Types such as Student need staff approval before payment; frozen here like the price.
-    needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
-    applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)
-    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    history = HistoricalRecords()
-
-    objects = OrderQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("order")
-        verbose_name_plural = _("orders")
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
-            models.CheckConstraint(
-                condition=Q(status=OrderStatus.PAID, paid_at__isnull=False) | ~Q(status=OrderStatus.PAID),
-                name="order_paid_has_paid_at",
-            ),
-            models.CheckConstraint(
-                condition=~Q(provider=PaymentProvider.COMP) | ~Q(note=""), name="order_comp_has_reason"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=OrderStatus.REFUNDED) | (Q(refunded_at__isnull=False) & ~Q(refund_reason="")),
-                name="order_refunded_has_reason",
-            ),
-        ]
-
-    def __str__(self):
-        return self.number
-
-    def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("members:order", kwargs={"number": self.number})
-
-    @property
-    def awaits_approval(self) -> bool:
-        return self.needs_approval and self.approved_at is None and self.status == OrderStatus.PENDING
 
 
 class TermQuerySet(models.QuerySet):
@@ -348,7 +242,7 @@ class Term(models.Model):
     start = models.DateField(_("start"))
     end = models.DateField(_("end (inclusive)"))
     # One order pays for exactly one term: a replayed payment notification cannot add a second.
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="term", null=True, blank=True)
+    order = models.OneToOneField("members.Order", on_delete=models.PROTECT, related_name="term", null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # A refund voids the term it paid for; the row stays, so history is never rewritten.
     voided_at = models.DateTimeField(_("voided"), null=True, blank=True)

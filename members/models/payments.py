@@ -1,9 +1,128 @@
-"""Records kept so payment notifications and member imports are processed exactly once."""
+"""Orders (what a member owes or paid for one term), their numbers, and the payment provider's events.
+
+Money is Decimal, never float. An order is never deleted: it is the society's financial record.
+"""
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from .memberships import IncomeBand, Membership, MembershipType
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class PaymentProvider(models.TextChoices):
+    STRIPE = "stripe", _("Card (Stripe)")
+    INVOICE = "invoice", _("Invoice / bank transfer")
+    COMP = "comp", _("Granted by staff")
+    IMPORT = "import", _("Imported from the previous system")
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number issued per year; locked row by row so numbers are gapless and sequential."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class OrderQuerySet(models.QuerySet):
+    def paid(self):
+        return self.filter(status=OrderStatus.PAID)
+
+    def unpaid_invoices(self):
+        """Invoices waiting for a bank transfer, which staff mark paid when it arrives."""
+        return self.filter(status=OrderStatus.PENDING, provider=PaymentProvider.INVOICE)
+
+    def awaiting_approval(self):
+        """Applications (e.g. students') that staff must approve before the member can pay."""
+        return self.filter(needs_approval=True, approved_at__isnull=True, status=OrderStatus.PENDING)
+
+
+class Order(models.Model):
+    """What a member owes or paid for one term. Never deleted: it is the society's financial record."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="orders")
+    country = CountryField(_("country at order time"), blank=True)
+    band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    # Frozen when the order is created: later price or band changes never alter it.
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    provider = models.CharField(_("payment method"), max_length=20, choices=PaymentProvider.choices)
+    provider_reference = models.CharField(_("provider reference"), max_length=255, null=True, blank=True, unique=True)
+    # Stripe's refund events name the PaymentIntent, not the Checkout Session kept in provider_reference.
+    payment_intent = models.CharField(_("Stripe payment intent"), max_length=255, null=True, blank=True, unique=True)
+    refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
+    refund_reason = models.TextField(_("reason for refund"), blank=True)
+    refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # Types such as Student need staff approval before payment; frozen here like the price.
+    needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
+    applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status=OrderStatus.PAID, paid_at__isnull=False) | ~Q(status=OrderStatus.PAID),
+                name="order_paid_has_paid_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(provider=PaymentProvider.COMP) | ~Q(note=""), name="order_comp_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.REFUNDED) | (Q(refunded_at__isnull=False) & ~Q(refund_reason="")),
+                name="order_refunded_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("members:order", kwargs={"number": self.number})
+
+    @property
+    def awaits_approval(self) -> bool:
+        # The row-level twin of OrderQuerySet.awaiting_approval().
+        return self.needs_approval and self.approved_at is None and self.status == OrderStatus.PENDING
 
 
 class StripeEvent(models.Model):
@@ -13,9 +132,7 @@ class StripeEvent(models.Model):
     type = models.CharField(_("type"), max_length=100)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
-    order = models.ForeignKey(
-        "members.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
-    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events")
 
     class Meta:
         ordering = ["-received_at"]
@@ -24,34 +141,3 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} ({self.type})"
-
-
-class ImportStatus(models.TextChoices):
-    CHECKING = "checking", _("Checking rows")
-    INVALID = "invalid", _("Rejected: some rows are invalid")
-    IMPORTING = "importing", _("Importing")
-    DONE = "done", _("Done")
-
-
-class MemberImport(models.Model):
-    """A CSV upload from the previous system, checked in chunks so staff see progress on large files."""
-
-    file_name = models.CharField(_("file name"), max_length=255)
-    content = models.TextField(_("content"))
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    checked_rows = models.PositiveIntegerField(_("rows checked"), default=0)
-    status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.CHECKING)
-    errors = models.JSONField(_("errors"), default=list, blank=True)
-    summary = models.JSONField(_("summary"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("member import")
-        verbose_name_plural = _("member imports")
-
-    def __str__(self):
-        return self.file_name

@@ -3,10 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.template import engines
 from django.utils.translation import gettext_lazy as _
 
+from society.models import OutgoingEmail
+
 from .memberships import Membership, Term
-from .outbox import OutgoingEmail
 
 
 class ReminderRuleQuerySet(models.QuerySet):
@@ -20,6 +22,27 @@ TEMPLATE_HELP = _(
     "{{ end_date }} (in the member's language), {{ price }} (for their country's band, with currency), "
     "{{ renew_url }}, {{ society_name }}."
 )
+
+
+# What a template is rendered with when staff save it: every documented variable, with plausible values.
+SAMPLE_CONTEXT = {
+    "preferred_name": "Ana",
+    "full_name": "Ana María Souza",
+    "membership_type": "Full",
+    "end_date": "31 December 2026",
+    "price": "120.00 USD",
+    "renew_url": "https://society.example/membership/renew/",
+    "society_name": "Society",
+}
+MSG_TEMPLATE_DOES_NOT_RENDER = _("This template does not render: %(error)s")
+
+
+def validate_reminder_template(source: str) -> None:
+    """Refuse a template that does not compile, or does not render with the documented context."""
+    try:
+        engines["django"].from_string(source or "").render(SAMPLE_CONTEXT)
+    except Exception as exc:  # any failure to render is the staff member's to fix, with its reason
+        raise ValidationError(MSG_TEMPLATE_DOES_NOT_RENDER, code="template", params={"error": exc}) from exc
 
 
 class ReminderRule(models.Model):
@@ -36,10 +59,15 @@ class ReminderRule(models.Model):
         help_text=_("Negative: before the end date (-30 is 30 days before); 0: on the end date; positive: after."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    subject_template = models.CharField(_("subject"), max_length=255, help_text=TEMPLATE_HELP)
-    text_template = models.TextField(_("text body"), help_text=TEMPLATE_HELP)
+    subject_template = models.CharField(
+        _("subject"), max_length=255, help_text=TEMPLATE_HELP, validators=[validate_reminder_template]
+    )
+    text_template = models.TextField(_("text body"), help_text=TEMPLATE_HELP, validators=[validate_reminder_template])
     html_template = models.TextField(
-        _("HTML body"), blank=True, help_text=_("Optional; sent as the HTML part inside the site's email layout.")
+        _("HTML body"),
+        blank=True,
+        help_text=_("Optional; sent as the HTML part inside the site's email layout."),
+        validators=[validate_reminder_template],
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -62,15 +90,6 @@ class ReminderRule(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        from members.services.reminders import reminder_templates_validate
-
-        errors = reminder_templates_validate(
-            subject=self.subject_template, text=self.text_template, html=self.html_template
-        )
-        if errors:
-            raise ValidationError(errors)
-
 
 class ReminderDelivery(models.Model):
     """The record that a term was reminded by a rule: at most one, ever (the unique constraint)."""
@@ -89,18 +108,3 @@ class ReminderDelivery(models.Model):
 
     def __str__(self):
         return f"{self.rule} → {self.membership}"
-
-
-class JobHeartbeat(models.Model):
-    """When a periodic job last finished, so /healthz/ can tell a job that stopped running."""
-
-    name = models.CharField(_("job"), max_length=100, primary_key=True)
-    last_run_at = models.DateTimeField(_("last run"))
-    last_result = models.JSONField(_("last result"), default=dict, blank=True)
-
-    class Meta:
-        verbose_name = _("job heartbeat")
-        verbose_name_plural = _("job heartbeats")
-
-    def __str__(self):
-        return f"{self.name}: {self.last_run_at:%Y-%m-%d %H:%M}"

@@ -15,10 +15,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Membership, Order, OutgoingEmail, ReminderDelivery, User
+from members.models import Membership, Order, ReminderDelivery, User
 from members.models.memberships import society_today
-from members.services.outbox import outgoing_emails_redact
 from members.validators import validate_orcid
+from society.models import OutgoingEmail
+from society.services.mail import outgoing_emails_redact
 
 MESSAGE_STAFF_CANNOT_BE_ERASED = _(
     "Staff accounts cannot be erased from the member area. Remove the staff status in the admin first."
@@ -237,6 +238,9 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "Membership staff": {
         "members": ("*",),
         "payments": ("*",),
+        # The outbox and job heartbeats are shared infrastructure in the society app; staff re-send failed
+        # emails and see when the reminder job last ran.
+        "society": ("outgoingemail", "jobheartbeat"),
         "account": ("emailaddress",),
         "socialaccount": ("socialaccount",),
     },

@@ -16,10 +16,12 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django_countries import countries
 
-from members.models import Membership, MembershipType, Term, User
+from members.models import ImportStatus, MemberImport, Membership, MembershipType, Term, User
 from members.validators import orcid_normalise, validate_orcid
 
 COLUMNS = ["email", "full name", "country", "institution", "type", "term end date", "orcid"]
+# Rows an admin upload checks per request, so staff see progress on a file of thousands.
+IMPORT_CHUNK = 500
 
 
 @dataclass
@@ -165,3 +167,42 @@ def import_validate(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list
     good, errors = import_check(rows)
     errors = sorted(errors + duplicate_emails(rows))
     return good, errors
+
+
+def import_start(*, file_name: str, text: str, by) -> MemberImport:
+    """Record an uploaded file for checking in steps; duplicates across the whole file are known at once.
+    Raises ImportFileError when the file itself cannot be read."""
+    rows = import_read(text)
+    return MemberImport.objects.create(
+        file_name=file_name,
+        content=text,
+        total_rows=len(rows),
+        created_by=by,
+        errors=[list(error) for error in duplicate_emails(rows)],
+    )
+
+
+def import_step(*, job_id: int) -> MemberImport:
+    """Do the next slice of work: check IMPORT_CHUNK rows, or, once all are checked and valid, write them all.
+
+    The row lock keeps two open progress tabs from checking the same chunk twice."""
+    with transaction.atomic():
+        job = MemberImport.objects.select_for_update().get(pk=job_id)
+        if job.status == ImportStatus.CHECKING:
+            rows = import_read(job.content)
+            chunk = rows[job.checked_rows : job.checked_rows + IMPORT_CHUNK]
+            _good, errors = import_check(chunk)
+            job.errors = sorted(job.errors + [list(error) for error in errors])
+            job.checked_rows += len(chunk)
+            if job.checked_rows >= job.total_rows:
+                job.status = ImportStatus.INVALID if job.errors else ImportStatus.IMPORTING
+            job.save(update_fields=["errors", "checked_rows", "status"])
+        elif job.status == ImportStatus.IMPORTING:
+            # Every row was valid: write them all in one transaction (all or nothing).
+            good, errors = import_check(import_read(job.content))
+            if errors:  # the database changed since the check (e.g. an ORCID taken meanwhile)
+                job.errors, job.status = [list(error) for error in errors], ImportStatus.INVALID
+            else:
+                job.summary, job.status = import_apply(good), ImportStatus.DONE
+            job.save(update_fields=["errors", "status", "summary"])
+    return job

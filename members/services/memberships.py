@@ -10,18 +10,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from members.models import (
     CountryBand,
     IncomeBand,
     Membership,
-    MembershipStatus,
     MembershipType,
     Order,
     OrderStatus,
     Price,
 )
-from members.models.memberships import ACCESS_STATUSES, membership_status, society_today
+from members.models.memberships import ACCESS_STATUSES, RENEWABLE_STATUSES, membership_status, society_today
 
 # Messages raised by the services; tests import them rather than copying the wording.
 MSG_WINDOW_NOT_OPEN = _("Your membership runs until %(end)s. Renewal opens on %(opens)s, %(days)s days before it ends.")
@@ -55,8 +55,6 @@ def band_for_country(*, country: str) -> str:
         raise ValidationError(MSG_NO_COUNTRY, code="no_country")
     band = CountryBand.objects.filter(country=country).values_list("band", flat=True).first()
     if band is None:
-        from django_countries import countries
-
         raise ValidationError(MSG_NO_BAND, code="no_band", params={"country": countries.name(country) or country})
     return band
 
@@ -80,10 +78,10 @@ def price_quote(*, user, membership_type: MembershipType) -> Quote:
 
 
 def last_end_of(membership: Membership | None) -> datetime.date | None:
-    if membership is None or membership.pk is None:
-        return None
-    # Voided (refunded) terms do not count: a renewal after a refund starts after the last term that does.
-    return membership.terms.counting().order_by("-end").values_list("end", flat=True).first()
+    """The end of the current term. Voided (refunded) terms do not count: a renewal after a refund starts
+    after the last term that does."""
+    term = membership.current_term() if membership is not None and membership.pk is not None else None
+    return term.end if term else None
 
 
 def renewal_opens_on(*, last_end: datetime.date | None) -> datetime.date | None:
@@ -94,13 +92,12 @@ def renewal_opens_on(*, last_end: datetime.date | None) -> datetime.date | None:
 
 
 def check_may_order(*, membership: Membership | None, today: datetime.date | None = None) -> None:
-    """Raise unless the member may join or renew today (pending, expiring, grace, lapsed: yes)."""
+    """Raise unless the member may join (no term yet) or renew today (RENEWABLE_STATUSES)."""
     today = today or society_today()
     if membership is not None and membership.cancelled_at is not None:
         raise ValidationError(MSG_CANCELLED, code="cancelled")
     last_end = last_end_of(membership)
-    status = membership_status(today=today, last_end=last_end)
-    if status == MembershipStatus.ACTIVE:
+    if last_end is not None and membership_status(today=today, last_end=last_end) not in RENEWABLE_STATUSES:
         raise ValidationError(
             MSG_WINDOW_NOT_OPEN,
             code="window_not_open",

@@ -1,10 +1,13 @@
-"""Orders and payments: create an order at a frozen price, mark it paid (one term, exactly once), comp a term."""
+"""Orders and payments: create an order at a frozen price, mark it paid (one term, exactly once), comp a term,
+approve, refund; and the emails about orders (invoice, receipt, approval), written to the outbox in the
+same transaction as the change they announce, once per order."""
 
 import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +30,7 @@ from members.services.memberships import (
     price_quote,
     term_end,
 )
+from society.services.mail import email_enqueue_template
 
 MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
 MSG_PROVIDER_NOT_ALLOWED = _("Members pay by card or by invoice.")
@@ -64,7 +68,8 @@ def order_create(
     """Create a pending order for joining or renewing, freezing today's price, band and country on it.
 
     For types that need approval (Student), the member's statement is required and payment waits for
-    staff to approve the order (order_approve).
+    staff to approve the order (order_approve). An invoice order that needs no approval is emailed to the
+    member at once (once per order, however often it is asked for).
 
     The member's membership row is locked, so a double click or two tabs reuse one pending order instead
     of creating two. A member who switches type or method gets a new order; the older pending one is void.
@@ -88,6 +93,7 @@ def order_create(
             quote.amount,
             quote.band,
         ):
+            _invoice_send_if_due(order=order)
             return order
     for order in pending:
         order.status = OrderStatus.CANCELLED
@@ -109,7 +115,13 @@ def order_create(
     )
     order._history_user = created_by or user
     order.save()
+    _invoice_send_if_due(order=order)
     return order
+
+
+def _invoice_send_if_due(*, order: Order) -> None:
+    if order.provider == PaymentProvider.INVOICE and not order.awaits_approval:
+        order_email_send(order=order, kind="invoice")
 
 
 def order_mark_paid(
@@ -159,9 +171,7 @@ def order_mark_paid(
         order._history_user = by
         order.save(update_fields=update_fields)
         if order.provider != PaymentProvider.COMP:
-            from members.emails import send_receipt
-
-            send_receipt(order=order)
+            order_email_send(order=order, kind="receipt")
     return term
 
 
@@ -213,9 +223,8 @@ def order_approve(*, order: Order, by) -> Order:
     order.approved_by = by
     order._history_user = by
     order.save(update_fields=["approved_at", "approved_by"])
-    from members.emails import send_approved
-
-    send_approved(order=order)
+    # Approved: an invoice to pay by transfer, or a link to pay by card.
+    order_email_send(order=order, kind="invoice" if order.provider == PaymentProvider.INVOICE else "approved")
     return order
 
 
@@ -255,3 +264,35 @@ def order_refund(*, order: Order, reason: str, by=None) -> Order:
     order._change_reason = reason[:100]  # history_change_reason is a CharField(100); the full text is on the order
     order.save(update_fields=["status", "refunded_at", "refund_reason", "refunded_by"])
     return order
+
+
+ORDER_EMAIL_SUBJECTS = {
+    "invoice": _("Invoice %(number)s for your membership"),
+    "receipt": _("Receipt %(number)s: your membership is paid"),
+    "approved": _("Your application is approved: please pay order %(number)s"),
+}
+
+
+def order_email_send(*, order: Order, kind: str) -> None:
+    """Write the order's `kind` email (members/email/<kind>.txt|html) to the outbox in the member's language,
+    in the caller's transaction. Keyed by kind and order number, so a replayed payment notification or a
+    double click never sends a second receipt or invoice."""
+    user = order.membership.user
+    context = {
+        "user": user,
+        "order": order,
+        "number": order.number,
+        "order_url": settings.SITE_URL + reverse("members:order", kwargs={"number": order.number}),
+        "bank_details": settings.SOCIETY_BANK_DETAILS,
+    }
+    if kind == "receipt":
+        context["term"] = order.term
+    email_enqueue_template(
+        to=user.email,
+        language=user.language,
+        subject=ORDER_EMAIL_SUBJECTS[kind],
+        template=f"members/email/{kind}",
+        context=context,
+        kind=kind,
+        key=f"{kind}:{order.number}",
+    )

@@ -15,46 +15,26 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Subquery, Value, When
 from django.template import Context, engines
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import translation
 from django.utils.formats import date_format, number_format
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 
-from members.models import (
-    CountryBand,
-    JobHeartbeat,
-    Order,
-    OrderStatus,
-    OutgoingEmail,
-    Price,
-    ReminderDelivery,
-    ReminderRule,
-    Term,
-    User,
-)
+from members.models import CountryBand, Price, ReminderDelivery, ReminderRule, Term, User
 from members.models.memberships import society_today
-from members.services.outbox import emails_enqueue_bulk
+from society.health import REMINDER_JOB
+from society.models import OutgoingEmail
+from society.services.jobs import heartbeat_record
+from society.services.mail import emails_enqueue_bulk
 
 logger = logging.getLogger(__name__)
 
-JOB_NAME = "send_renewal_reminders"
 # A reminder whose date passed more than this many days ago is not sent late.
 STALE_AFTER_DAYS = 7
 # Serialises concurrent runs (beat plus a manual command): the second waits, then finds nothing due.
 # The unique (term, rule) delivery and the email's idempotency key are the guarantee either way.
 ADVISORY_LOCK_KEY = 0x52454D49  # "REMI"
-
-SAMPLE_CONTEXT = {
-    "preferred_name": "Ana",
-    "full_name": "Ana María Souza",
-    "membership_type": "Full",
-    "end_date": "31 December 2026",
-    "price": "120.00 USD",
-    "renew_url": "https://society.example/membership/renew/",
-    "society_name": "Society",
-}
 
 
 @dataclass
@@ -83,25 +63,8 @@ class CompiledRule:
         return subject, text, html
 
 
-def reminder_templates_validate(*, subject: str, text: str, html: str) -> dict[str, str]:
-    """Field name -> error for each template that does not compile or render with a sample context."""
-    errors = {}
-    engine = engines["django"]
-    for field_name, source in (("subject_template", subject), ("text_template", text), ("html_template", html)):
-        try:
-            engine.from_string(source or "").render(SAMPLE_CONTEXT)
-        except Exception as exc:  # any failure to render is the staff member's to fix, with its reason
-            errors[field_name] = _("This template does not render: %(error)s") % {"error": exc}
-    return errors
-
-
 def renew_url() -> str:
-    # The renewal page arrives with the renewals work; until it is routed the membership page stands in.
-    try:
-        path = reverse("members:renew")
-    except NoReverseMatch:
-        path = reverse("members:home")
-    return f"{settings.SITE_URL}{path}"
+    return f"{settings.SITE_URL}{reverse('members:renew')}"
 
 
 def reminder_context(*, user: User, term: Term, price=None, link: str | None = None) -> dict:
@@ -148,8 +111,6 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
         default=None,
         output_field=BigIntegerField(),
     )
-    # Paid but not yet turned into a term: the member has renewed, the term is on its way.
-    paid_in_flight = Order.objects.filter(membership=OuterRef("membership"), status=OrderStatus.PAID, term__isnull=True)
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
     # Nested in the price subquery, hence the double OuterRef back to the term's member.
     band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
@@ -165,7 +126,6 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
             membership__cancelled_at__isnull=True,
             membership__user__is_active=True,  # erased or deactivated accounts get nothing
         )
-        .exclude(Exists(paid_in_flight))
         .annotate(due_rule_id=due_rule)
         .filter(due_rule_id__isnull=False)
         .exclude(Exists(delivered))
@@ -228,29 +188,7 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
             return run
         for email, delivery in zip(emails_enqueue_bulk(emails), deliveries, strict=True):
             delivery.email = email
-        ReminderDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
-        heartbeat_record(name=JOB_NAME, result={"today": today.isoformat(), "queued": run.per_rule})
+        ReminderDelivery.objects.bulk_create(deliveries, batch_size=1000)
+        heartbeat_record(name=REMINDER_JOB, result={"today": today.isoformat(), "queued": run.per_rule})
     logger.info("Renewal reminders for %s: %s", today, run.per_rule)
     return run
-
-
-def heartbeat_record(*, name: str, result: dict) -> None:
-    # One upsert (INSERT ... ON CONFLICT DO UPDATE): no read-then-write race between two runs.
-    JobHeartbeat.objects.bulk_create(
-        [JobHeartbeat(name=name, last_run_at=timezone.now(), last_result=result)],
-        update_conflicts=True,
-        unique_fields=["name"],
-        update_fields=["last_run_at", "last_result"],
-    )
-
-
-def heartbeat_problem(
-    *, name: str = JOB_NAME, max_age: datetime.timedelta = datetime.timedelta(hours=26)
-) -> str | None:
-    """None while the job ran within `max_age`; otherwise why not (for /healthz/ and staff)."""
-    last = JobHeartbeat.objects.filter(name=name).values_list("last_run_at", flat=True).first()
-    if last is None:
-        return "has never run"
-    if timezone.now() - last > max_age:
-        return f"last ran {last:%Y-%m-%d %H:%M} UTC"
-    return None

@@ -128,7 +128,7 @@ LOGIN_REDIRECT_URL = "/"
 
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_SIGNUP_FORM_CLASS = "members.forms_accounts.SignupForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.accounts.SignupForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -163,7 +163,7 @@ MFA_REAUTHENTICATION_REQUIRED = True
 # Sign in with ORCID only when the society has registered a client with ORCID.
 ORCID_CLIENT_ID = env.str("ORCID_CLIENT_ID", default="")
 ORCID_SECRET = env.str("ORCID_SECRET", default="")
-SOCIALACCOUNT_ADAPTER = "members.socialadapters.SocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "members.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
 SOCIALACCOUNT_EMAIL_REQUIRED = True
 # ORCID rarely shares an email address: always show the form that asks for one (and the name/country).
@@ -229,7 +229,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "members.tasks.sweep_outbox", "schedule": 5 * 60},
+    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
 }
@@ -303,7 +303,7 @@ SOCIETY_BANK_DETAILS = env.str(
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 
-# --- Email outbox (members/services/outbox.py) ------------------------------
+# --- Email outbox (society/services/mail.py) ------------------------------
 REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
 OUTBOX_MAX_ATTEMPTS = 6
 # First retry wait; each later one is five times longer (about a day over six tries).

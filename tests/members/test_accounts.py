@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
-from members.forms_accounts import ProfileForm
+from members.forms.accounts import ProfileForm
 from members.models import User
 from members.services.accounts import groups_sync
 from members.validators import (

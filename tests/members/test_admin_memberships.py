@@ -169,7 +169,7 @@ def test_dashboard_shows_status_counts_endings_renewal_rate_and_dues(admin_clien
     page = admin_client.get("/admin/members/membership/dashboard/").content.decode()
     assert "<svg" in page
     assert "<desc" in page
-    from members.admin_views import dashboard_figures
+    from members.selectors import dashboard_figures
 
     figures = dashboard_figures(TODAY)
     assert dict(figures["statuses"])[MembershipStatus.EXPIRING] == 3
@@ -179,21 +179,22 @@ def test_dashboard_shows_status_counts_endings_renewal_rate_and_dues(admin_clien
 
 
 def test_dashboard_warns_when_the_reminder_job_has_not_run_for_26_hours(admin_client):
-    from members.services.reminders import JOB_NAME, heartbeat_record
+    from society.health import REMINDER_JOB
+    from society.services.jobs import heartbeat_record
 
     warning = "The renewal reminder job"
     assert warning in admin_client.get("/admin/members/membership/dashboard/").content.decode()  # never ran
     with time_machine.travel(NOW - datetime.timedelta(hours=27), tick=False):
-        heartbeat_record(name=JOB_NAME, result={})
+        heartbeat_record(name=REMINDER_JOB, result={})
     with time_machine.travel(NOW, tick=False):
         assert warning in admin_client.get("/admin/members/membership/dashboard/").content.decode()
-        heartbeat_record(name=JOB_NAME, result={})
+        heartbeat_record(name=REMINDER_JOB, result={})
         assert warning not in admin_client.get("/admin/members/membership/dashboard/").content.decode()
 
 
 def test_membership_page_lists_the_reminders_sent(admin_client):
     from members.models import ReminderDelivery, ReminderRule
-    from members.services.outbox import email_enqueue
+    from society.services.mail import email_enqueue
 
     term = TermFactory(end=TODAY + datetime.timedelta(days=20))
     # The default rules come from a data migration, unless an earlier transactional test flushed them.

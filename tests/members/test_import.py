@@ -86,7 +86,7 @@ def test_existing_member_is_matched_by_email_and_keeps_their_profile(types, csv_
 
 
 def test_admin_upload_checks_in_steps_and_then_imports(client, types, monkeypatch):
-    monkeypatch.setattr("members.admin_views.IMPORT_CHUNK", 3)
+    monkeypatch.setattr("members.services.imports.IMPORT_CHUNK", 3)
     client.force_login(StaffFactory(is_superuser=True))
     rows = "".join(f"m{n}@example.org,Member {n},DE,X,Full,2027-01-{n % 28 + 1:02d},\n" for n in range(7))
     upload = SimpleUploadedFile("members.csv", (HEADER + rows).encode())

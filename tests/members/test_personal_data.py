@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Order, OrderStatus, OutgoingEmail, OutgoingEmailStatus, PaymentProvider, Term, User
+from members.models import Order, OrderStatus, PaymentProvider, Term, User
 from members.services.accounts import MESSAGE_STAFF_CANNOT_BE_ERASED, user_erase, user_export_data
-from members.services.outbox import email_enqueue
+from society.models import OutgoingEmail, OutgoingEmailStatus
+from society.services.mail import email_enqueue
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, StaffFactory, TermFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,20 +16,18 @@ from django.utils import timezone
 
 from members.models import (
     CountryBand,
-    Order,
-    OrderStatus,
-    OutgoingEmail,
-    OutgoingEmailStatus,
-    PaymentProvider,
     Price,
     ReminderDelivery,
     ReminderRule,
 )
 from members.reminder_defaults import DEFAULT_RULES
-from members.services.outbox import outgoing_email_send
-from members.services.reminders import JOB_NAME, heartbeat_record, reminders_due, renewal_reminders_send
+from members.services.reminders import reminders_due, renewal_reminders_send
+from society.health import REMINDER_JOB
+from society.models import OutgoingEmail, OutgoingEmailStatus
+from society.services.jobs import heartbeat_record
+from society.services.mail import outgoing_email_send
 from tests.factories import MembershipTypeFactory, TermFactory, UserFactory
-from tests.members.outbox_support import wait_for
+from tests.workers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 3, 2)
@@ -84,20 +82,6 @@ def _renewed(term):
     )
 
 
-def _paid_order_in_flight(term):
-    Order.objects.create(
-        number="2026-000001",
-        membership=term.membership,
-        membership_type=term.membership_type,
-        band="high",
-        amount=Decimal("150.00"),
-        currency="USD",
-        status=OrderStatus.PAID,
-        paid_at=timezone.now(),
-        provider=PaymentProvider.STRIPE,
-    )
-
-
 def _cancelled(term):
     term.membership.cancelled_at = timezone.now()
     term.membership.cancel_reason = "Retired"
@@ -109,7 +93,7 @@ def _erased(term):
     term.membership.user.save()
 
 
-@pytest.mark.parametrize("change", [_renewed, _paid_order_in_flight, _cancelled, _erased])
+@pytest.mark.parametrize("change", [_renewed, _cancelled, _erased])
 def test_renewed_cancelled_or_erased_members_get_nothing(rules, change):
     term = term_ending(TODAY + dt.timedelta(days=7))
     assert due_offsets() == {term.pk: -7}
@@ -273,7 +257,7 @@ def test_command_prints_what_it_queued_per_rule(rules, frozen, capsys):
 @pytest.mark.django_db
 def test_healthz_warns_when_the_reminder_job_has_not_run_for_26_hours(client):
     with time_machine.travel(FROZEN, tick=False):
-        heartbeat_record(name=JOB_NAME, result={})
+        heartbeat_record(name=REMINDER_JOB, result={})
     with time_machine.travel(FROZEN + dt.timedelta(hours=25), tick=False):
         assert client.get("/healthz/").json()["reminders"] == "ok"
     with time_machine.travel(FROZEN + dt.timedelta(hours=27), tick=False):
@@ -283,10 +267,10 @@ def test_healthz_warns_when_the_reminder_job_has_not_run_for_26_hours(client):
 
 
 def test_the_job_records_its_heartbeat(rules, frozen):
-    from members.models import JobHeartbeat
+    from society.models import JobHeartbeat
 
     renewal_reminders_send()
-    heartbeat = JobHeartbeat.objects.get(name=JOB_NAME)
+    heartbeat = JobHeartbeat.objects.get(name=REMINDER_JOB)
     assert heartbeat.last_run_at == FROZEN
     assert heartbeat.last_result["today"] == "2026-03-02"
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import formats
 
 from members.models import Membership, MembershipStatus, Order, OrderStatus, PaymentProvider, Price, Term
@@ -19,6 +19,7 @@ from members.services.memberships import (
     term_end,
 )
 from members.services.payments import order_create, order_mark_paid, term_comp
+from society.models import OutgoingEmail
 from tests.factories import MembershipTypeFactory, TermFactory, UserFactory, price_matrix
 from tests.outbox import deliver_outbox
 
@@ -119,7 +120,7 @@ def test_member_west_of_utc_renewing_on_their_last_day_keeps_continuity(member, 
     settings.TIME_ZONE = "America/Los_Angeles"
     membership = membership_ending(member, D(2026, 11, 30))
     with time_machine.travel(at(2026, 12, 1, 2, 0), tick=False):
-        assert membership.status_on() == MembershipStatus.EXPIRING
+        assert Membership.objects.with_status().get(pk=membership.pk).status == MembershipStatus.EXPIRING
     term = pay(member, full, at(2026, 12, 1, 2, 0))
     assert term.start == D(2026, 12, 1)
 
@@ -204,6 +205,31 @@ def test_double_click_reuses_the_pending_order_and_a_new_choice_voids_it(member,
 
 
 @time_machine.travel(at(2026, 11, 25), tick=False)
+def test_an_invoice_order_is_emailed_once_by_the_service_in_the_callers_transaction(
+    member, full, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        order = order_create(user=member, membership_type=full, provider=PaymentProvider.INVOICE)
+        again = order_create(user=member, membership_type=full, provider=PaymentProvider.INVOICE)  # double click
+    assert again == order
+    assert list(OutgoingEmail.objects.values_list("kind", "related_key")) == [("invoice", f"invoice:{order.number}")]
+    assert len(callbacks) == 1  # one send task, queued after commit
+
+
+@time_machine.travel(at(2026, 11, 25), tick=False)
+def test_an_order_rolled_back_leaves_no_invoice_email(member, full):
+    def request_failing_after_the_order():
+        with transaction.atomic():
+            order_create(user=member, membership_type=full, provider=PaymentProvider.INVOICE)
+            raise RuntimeError("the request failed after the order")
+
+    with pytest.raises(RuntimeError):
+        request_failing_after_the_order()
+    assert not Order.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+@time_machine.travel(at(2026, 11, 25), tick=False)
 def test_marking_paid_twice_creates_one_term_and_the_end_moves_once(
     member, full, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -213,10 +239,13 @@ def test_marking_paid_twice_creates_one_term_and_the_end_moves_once(
         second = order_mark_paid(order=order)
     assert first == second
     assert Term.objects.count() == 1
+    # order_create wrote the invoice; the two payments wrote one receipt between them.
+    assert list(OutgoingEmail.objects.order_by("pk").values_list("kind", flat=True)) == ["invoice", "receipt"]
     deliver_outbox()
-    assert len(mailoutbox) == 1
-    assert "2026-000001" in mailoutbox[0].subject
-    assert formats.date_format(D(2027, 11, 24), "DATE_FORMAT") in mailoutbox[0].body
+    assert len(mailoutbox) == 2
+    receipt = mailoutbox[1]
+    assert receipt.subject.startswith("Receipt 2026-000001")
+    assert formats.date_format(D(2027, 11, 24), "DATE_FORMAT") in receipt.body
 
 
 @pytest.mark.django_db(transaction=True)
@@ -269,7 +298,7 @@ def test_cancel_records_reason_and_voids_pending_orders_with_an_audit_row(member
     membership_cancel(membership=membership, reason="Requested by the member", by=staff)
     membership.refresh_from_db()
     order.refresh_from_db()
-    assert membership.status_on() == MembershipStatus.CANCELLED
+    assert Membership.objects.with_status().get(pk=membership.pk).status == MembershipStatus.CANCELLED
     assert order.status == OrderStatus.CANCELLED
     latest = membership.history.first()
     assert (latest.cancel_reason, latest.history_user) == ("Requested by the member", staff)

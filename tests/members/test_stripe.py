@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from members.models import Order, OrderStatus, OutgoingEmail, StripeEvent, Term
+from members.models import Order, OrderStatus, StripeEvent, Term
 from members.services.payments import order_create
+from society.models import OutgoingEmail
 from tests.factories import UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
 

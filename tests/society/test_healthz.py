@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from members.services.reminders import JOB_NAME, heartbeat_record
+from society.health import REMINDER_JOB
+from society.services.jobs import heartbeat_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +33,7 @@ def probe(**env_overrides):
 
 @pytest.mark.django_db
 def test_healthz_reports_ok_when_services_are_up(client):
-    heartbeat_record(name=JOB_NAME, result={})
+    heartbeat_record(name=REMINDER_JOB, result={})
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "broker": "ok", "reminders": "ok"}

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from society.models import ArticleStatus, NewsArticle
-from society.services import article_publish, article_unpublish
+from society.services.news import article_publish, article_unpublish
 from tests.factories import StaffFactory
 from tests.society.factories import NewsArticleFactory, TopicFactory
 

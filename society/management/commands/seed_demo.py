@@ -1,7 +1,7 @@
 """Load demo data for local use. Idempotent: running it twice changes nothing.
 
-Each app contributes a `demo.py` module with a `seed(command)` function; they run in the
-order of DEMO_SEEDERS, so memberships can rely on members existing.
+Each app contributes a `demo` package with a `seed(command)` function and its data files; they run in
+the order of DEMO_SEEDERS, so news can name the demo staff as its author.
 """
 
 from importlib import import_module
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-DEMO_SEEDERS = ["members.demo", "members.demo_memberships", "society.demo", "guidelines.demo"]
+DEMO_SEEDERS = ["members.demo", "society.demo", "guidelines.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,2 @@
+# Each module registers its models with the admin site on import.
+from members.admin import accounts, imports, memberships, payments, reminders  # noqa: F401

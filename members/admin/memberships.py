@@ -1,0 +1,347 @@
+"""Staff pages for memberships (changelist, CSV export, dashboard), types, prices and country bands.
+Actions call the same services as members."""
+
+import csv
+import datetime
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import CharField, OuterRef, Subquery
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from simple_history.admin import SimpleHistoryAdmin
+
+from members.admin.base import RecordInline, action_form_page
+from members.admin.imports import import_progress, import_upload
+from members.admin.payments import OrderInline, invoices_mark_paid
+from members.admin.reminders import ReminderDeliveryInline
+from members.forms.memberships import CompForm, ReasonForm
+from members.models import (
+    CountryBand,
+    IncomeBand,
+    Membership,
+    MembershipStatus,
+    MembershipType,
+    Order,
+    Price,
+    Term,
+)
+from members.models.memberships import society_today
+from members.selectors import dashboard_figures
+from members.services.memberships import membership_cancel
+from members.services.payments import term_comp
+from society.health import REMINDER_JOB
+from society.services.jobs import heartbeat_problem
+
+
+def membership_admin_queryset():
+    """Everything a changelist row shows, as annotations: a fixed number of queries for any page size."""
+    band = CountryBand.objects.filter(country=OuterRef("user__country")).values("band")[:1]
+    last_type = (
+        Term.objects.counting().filter(membership=OuterRef("pk")).order_by("-end").values("membership_type__name")[:1]
+    )
+    last_order = Order.objects.filter(membership=OuterRef("pk")).order_by("-created_at").values("number")[:1]
+    return (
+        Membership.objects.with_status(society_today())
+        .select_related("user")
+        .annotate(
+            band=Subquery(band, output_field=CharField()),
+            type_name=Subquery(last_type, output_field=CharField()),
+            last_order=Subquery(last_order, output_field=CharField()),
+        )
+    )
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return MembershipStatus.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class TypeFilter(admin.SimpleListFilter):
+    title = _("type (current term)")
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(t.slug, t.name) for t in MembershipType.objects.all()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        slug = (
+            Term.objects.counting()
+            .filter(membership=OuterRef("pk"))
+            .order_by("-end")
+            .values("membership_type__slug")[:1]
+        )
+        return queryset.annotate(type_slug=Subquery(slug)).filter(type_slug=self.value())
+
+
+class BandFilter(admin.SimpleListFilter):
+    title = _("income band")
+    parameter_name = "band"
+
+    def lookups(self, request, model_admin):
+        return IncomeBand.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(band=self.value()) if self.value() else queryset
+
+
+class CountryFilter(admin.SimpleListFilter):
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = Membership.objects.values_list("user__country", flat=True).distinct()
+        return sorted(((code, countries.name(code)) for code in codes if code), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(user__country=self.value()) if self.value() else queryset
+
+
+class EndsWithinFilter(admin.SimpleListFilter):
+    title = _("ends within")
+    parameter_name = "ends_within"
+
+    def lookups(self, request, model_admin):
+        return [("30", _("30 days")), ("60", _("60 days")), ("90", _("90 days"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {"30", "60", "90"}:
+            return queryset
+        today = society_today()
+        return queryset.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=int(self.value())))
+
+
+class TermInline(RecordInline):
+    model = Term
+    fields = ["start", "end", "membership_type", "order", "created_at", "voided_at", "void_reason"]
+    ordering = ["-end"]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
+
+
+def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHttpResponse:
+    """Stream rows straight from a server-side cursor: 100,000 memberships never sit in memory at once."""
+    rows = queryset.values_list(
+        "user__email",
+        "user__full_name",
+        "user__country",
+        "band",
+        "type_name",
+        "status",
+        "last_end",
+        "last_order",
+        "user__orcid",
+    ).order_by("pk")
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(CSV_HEADER)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "member",
+        "email",
+        "country",
+        "band_display",
+        "type_display",
+        "status_badge",
+        "end_date",
+        "last_order_link",
+    ]
+    list_filter = [StatusFilter, TypeFilter, BandFilter, CountryFilter, EndsWithinFilter]
+    search_fields = ["user__full_name", "user__email", "user__orcid", "orders__number"]
+    show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
+    list_per_page = 50
+    inlines = [TermInline, OrderInline, ReminderDeliveryInline]
+    readonly_fields = ["user", "created_at", "cancelled_at", "cancel_reason"]
+    fields = readonly_fields
+    actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]
+    change_list_template = "admin/members/membership/change_list.html"
+
+    class Media:
+        css = {"all": ["css/admin-dashboard.css"]}
+
+    def get_queryset(self, request):
+        return membership_admin_queryset()
+
+    def has_add_permission(self, request):
+        return False  # a membership starts with an order, a comp or an import
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # memberships are history
+
+    @admin.display(description=_("member"), ordering="user__full_name")
+    def member(self, membership):
+        return membership.user.full_name
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def email(self, membership):
+        return membership.user.email
+
+    @admin.display(description=_("country"), ordering="user__country")
+    def country(self, membership):
+        return membership.user.country.name
+
+    @admin.display(description=_("band"), ordering="band")
+    def band_display(self, membership):
+        return IncomeBand(membership.band).label if membership.band else "–"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, membership):
+        status = MembershipStatus(membership.status)
+        return format_html('<span class="badge badge--{}">{}</span>', status.value, status.label)
+
+    @admin.display(description=_("type"), ordering="type_name")
+    def type_display(self, membership):
+        return membership.type_name or "–"
+
+    @admin.display(description=_("last order"), ordering="last_order")
+    def last_order_link(self, membership):
+        if not membership.last_order:
+            return "–"
+        url = reverse("admin:members_order_changelist") + f"?q={membership.last_order}"
+        return format_html('<a href="{}">{}</a>', url, membership.last_order)
+
+    @admin.display(description=_("ends"), ordering="last_end")
+    def end_date(self, membership):
+        return membership.last_end
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("dashboard/", view(self.dashboard_view), name="members_membership_dashboard"),
+            path("export/", view(self.export_view), name="members_membership_export"),
+            path("import/", view(import_upload), name="members_membership_import"),
+            path("import/<int:pk>/", view(import_progress), name="members_membership_import_progress"),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Membership dashboard"),
+            "reminder_problem": heartbeat_problem(name=REMINDER_JOB),
+            **dashboard_figures(),
+        }
+        return render(request, "admin/members/dashboard.html", context)
+
+    def export_view(self, request):
+        """The whole filtered changelist (all pages) as CSV, with the same filters and search."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return membership_csv_response(changelist.get_queryset(request))
+
+    @admin.action(description=_("Export selected memberships as CSV"))
+    def export_csv(self, request, queryset):
+        return membership_csv_response(queryset)
+
+    @admin.action(description=_("Mark pending invoices of selected memberships paid"))
+    def mark_invoice_paid(self, request, queryset):
+        invoices_mark_paid(self, request, Order.objects.filter(membership__in=queryset.values("pk")))
+
+    @admin.action(description=_("Grant a term without payment (comp)…"))
+    def comp_term(self, request, queryset):
+        form = CompForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for membership in queryset:
+                term_comp(
+                    membership=membership,
+                    membership_type=form.cleaned_data["membership_type"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            self.message_user(request, _("Granted %(count)d term(s).") % {"count": queryset.count()})
+            return None
+        return self._reason_page(request, queryset, form, "comp_term", _("Grant a term without payment"))
+
+    @admin.action(description=_("Cancel selected memberships…"))
+    def cancel_memberships(self, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for membership in queryset:
+                try:
+                    membership_cancel(membership=membership, reason=form.cleaned_data["reason"], by=request.user)
+                    done += 1
+                except ValidationError as error:
+                    self.message_user(request, f"{membership}: {' '.join(error.messages)}", messages.WARNING)
+            self.message_user(request, _("Cancelled %(count)d membership(s).") % {"count": done})
+            return None
+        return self._reason_page(request, queryset, form, "cancel_memberships", _("Cancel memberships"))
+
+    def _reason_page(self, request, queryset, form, action, title):
+        return action_form_page(
+            self,
+            request,
+            template="admin/members/membership/action_reason.html",
+            title=title,
+            form=form,
+            action=action,
+            memberships=queryset.select_related("user"),
+        )
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    extra = 0
+
+
+@admin.register(MembershipType)
+class MembershipTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "term_months", "is_purchasable", "requires_approval", "is_active", "display_order"]
+    list_editable = ["display_order"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [PriceInline]
+
+
+@admin.register(Price)
+class PriceAdmin(SimpleHistoryAdmin):
+    list_display = ["membership_type", "band", "amount"]
+    list_editable = ["amount"]
+    list_filter = ["band", "membership_type"]
+    list_select_related = ["membership_type"]
+
+
+@admin.register(CountryBand)
+class CountryBandAdmin(SimpleHistoryAdmin):
+    """Reassigning a country keeps the old band and the date in its history (the History button)."""
+
+    list_display = ["country", "country_code", "band", "updated_at"]
+    list_editable = ["band"]
+    list_filter = ["band"]
+    search_fields = ["country"]
+    readonly_fields = ["updated_at"]
+    list_per_page = 300
+
+    @admin.display(description=_("code"))
+    def country_code(self, country_band):
+        return country_band.country.code

@@ -1,0 +1,108 @@
+"""The member's own account pages (profile, export, erasure) and the member directory."""
+
+import json
+
+from allauth.account.decorators import reauthentication_required, verified_email_required
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.db.models.functions import Collate
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, ListView, View
+from django_countries import countries
+
+from members.forms.accounts import AccountDeleteForm, ProfileForm
+from members.models import User
+from members.selectors import has_member_access
+from members.services.accounts import user_erase, user_export_data, user_profile_update
+
+DIRECTORY_PAGE_SIZE = 25
+NAME_COLLATION = "und-x-icu"
+SEARCH_MAX_LENGTH = 200
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class ProfileView(FormView):
+    template_name = "members/profile.html"
+    form_class = ProfileForm
+
+    def get_form_kwargs(self):
+        # A fresh copy: an invalid form must not leave its values on request.user for the rest of the page.
+        return {**super().get_form_kwargs(), "instance": User.objects.get(pk=self.request.user.pk)}
+
+    def form_valid(self, form):
+        user_profile_update(user=self.request.user, data=form.cleaned_data)
+        messages.success(self.request, _("Your profile has been saved."))
+        return redirect("members:profile")
+
+
+@method_decorator(verified_email_required, name="dispatch")
+@method_decorator(reauthentication_required, name="dispatch")
+class ProfileExportView(View):
+    def get(self, request):
+        data = user_export_data(user=request.user)
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+        )
+        filename = f"personal-data-{timezone.localdate().isoformat()}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@method_decorator(verified_email_required, name="dispatch")
+@method_decorator(reauthentication_required, name="dispatch")
+class ProfileDeleteView(FormView):
+    template_name = "members/profile_delete.html"
+    form_class = AccountDeleteForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            user_erase(user=self.request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        logout(self.request)
+        messages.success(self.request, _("Your account and personal data have been erased."))
+        return redirect("home")
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class DirectoryView(ListView):
+    template_name = "members/directory.html"
+    paginate_by = DIRECTORY_PAGE_SIZE
+    context_object_name = "people"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_member_access(request.user):
+            # A page in the layout explaining how to get access, not a bare 403.
+            return render(request, "members/directory_closed.html", status=403)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        people = User.objects.in_directory().matching(self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH])
+        country = self.request.GET.get("country", "")
+        if country in dict(countries):
+            people = people.filter(country=country)
+        # ICU's root collation sorts "Åsa" beside "Asa" and groups scripts, instead of ordering by code point.
+        return people.only("full_name", "institution", "country", "orcid").order_by(
+            Collate("full_name", NAME_COLLATION), "pk"
+        )
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            query=self.request.GET.get("q", ""),
+            country=self.request.GET.get("country", ""),
+            countries=countries,
+            querystring=query.urlencode(),
+            **kwargs,
+        )

@@ -1,0 +1,146 @@
+"""The member's own membership page, and joining or renewing: choose a type and a way to pay."""
+
+from allauth.account.decorators import verified_email_required
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+
+from members.forms.memberships import OrderForm
+from members.models import Membership, MembershipStatus, MembershipType, Order, OrderStatus, PaymentProvider, Term
+from members.models.memberships import RENEWABLE_STATUSES, society_today
+from members.services import stripe as stripe_payments
+from members.services.memberships import check_may_order, price_quote, renewal_opens_on
+from members.services.payments import order_create
+
+
+def _membership_of(user):
+    return (
+        Membership.objects.with_status(society_today())
+        .filter(user=user)
+        .prefetch_related(
+            Prefetch("terms", queryset=Term.objects.select_related("membership_type", "order").order_by("-end")),
+            Prefetch("orders", queryset=Order.objects.select_related("membership_type", "term")),
+        )
+        .first()
+    )
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class MembershipView(TemplateView):
+    template_name = "members/membership.html"
+
+    def get_context_data(self, **kwargs):
+        membership = _membership_of(self.request.user)
+        today = society_today()
+        context = {"membership": membership, "today": today}
+        if membership is not None:
+            current = membership.current_term()
+            status = MembershipStatus(membership.status)
+            context.update(
+                status=status,
+                terms=list(membership.terms.all()),
+                current=current,
+                days_left=(current.end - today).days if current and current.end >= today else None,
+                renew_open=status in RENEWABLE_STATUSES,
+                renew_opens_on=renewal_opens_on(last_end=current.end) if current else None,
+                orders=list(membership.orders.all()),
+                pending_orders=[o for o in membership.orders.all() if o.status == OrderStatus.PENDING],
+            )
+        return super().get_context_data(**context, **kwargs)
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class JoinView(FormView):
+    """Choose a type and a way to pay; one service call creates the order at today's frozen price."""
+
+    template_name = "members/order_form.html"
+    form_class = OrderForm
+    renewing = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self.membership = _membership_of(request.user)
+        self.refusal = None
+        try:
+            check_may_order(membership=self.membership)
+        except ValidationError as error:
+            self.refusal = error.messages[0]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_quotes(self):
+        quotes, self.quote_error = [], None
+        for membership_type in MembershipType.objects.purchasable():
+            try:
+                quotes.append(price_quote(user=self.request.user, membership_type=membership_type))
+            except ValidationError as error:
+                self.quote_error = error.messages[0]
+        return quotes
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        self.quotes = self.get_quotes()
+        kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled())
+        if self.membership is not None and self.membership.status != MembershipStatus.PENDING:
+            current = self.membership.current_term()
+            if current and current.membership_type_id in {q.membership_type.pk for q in self.quotes}:
+                kwargs["initial"] = {"membership_type": current.membership_type_id}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        context.update(
+            membership=self.membership,
+            renewing=self.renewing,
+            refusal=self.refusal,
+            quote_error=self.quote_error,
+            quote=self.quotes[0] if self.quotes else None,
+            options=[(radio, form.quotes[int(str(radio.data["value"]))]) for radio in form["membership_type"]],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if self.refusal:
+            return self.get(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            order = order_create(
+                user=self.request.user,
+                membership_type=form.cleaned_data["membership_type"],
+                provider=form.cleaned_data["provider"],
+                statement=form.cleaned_data["statement"],
+            )
+        except ValidationError as error:
+            form.add_error("statement" if error.code == "statement_required" else None, error)
+            return self.form_invalid(form)
+        if order.awaits_approval:
+            messages.success(
+                self.request,
+                _("Thank you. The office reviews these applications and will email you when you can pay."),
+            )
+            return redirect(order)
+        if order.provider == PaymentProvider.STRIPE:
+            try:
+                return redirect(stripe_payments.checkout_session_url(order=order, request=self.request))
+            except stripe_payments.CheckoutUnavailable:
+                form.add_error(
+                    None, _("The card payment service is not answering. Please try again, or pay by invoice.")
+                )
+                return self.form_invalid(form)
+        # order_create has written the invoice email to the outbox.
+        messages.success(self.request, _("Your invoice is ready. We have also sent it to you by email."))
+        return redirect(order)
+
+
+class RenewView(JoinView):
+    renewing = True
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not Membership.objects.filter(user=request.user).exists():
+            return redirect("members:join")
+        return super().dispatch(request, *args, **kwargs)

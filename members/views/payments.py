@@ -1,0 +1,75 @@
+"""An order as a printable invoice or receipt, paying an approved order by card, and Stripe's webhook."""
+
+import logging
+
+from allauth.account.decorators import verified_email_required
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView, View
+
+from members.models import Order, OrderStatus, PaymentProvider
+from members.services import stripe as stripe_payments
+
+logger = logging.getLogger(__name__)
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class OrderView(TemplateView):
+    """A receipt or an invoice, printable. Owner or staff only; anyone else gets 404, not 403."""
+
+    template_name = "members/order.html"
+
+    def get_context_data(self, **kwargs):
+        orders = Order.objects.select_related("membership__user", "membership_type").filter(number=kwargs["number"])
+        if not self.request.user.is_staff:
+            orders = orders.filter(membership__user=self.request.user)
+        order = orders.first()
+        if order is None:
+            raise Http404
+        term = getattr(order, "term", None) if order.status == OrderStatus.PAID else None
+        return super().get_context_data(
+            order=order,
+            term=term,
+            from_checkout=self.request.GET.get("checkout") == "done",
+            bank_details=settings.SOCIETY_BANK_DETAILS,
+            card_enabled=stripe_payments.is_enabled(),
+            **kwargs,
+        )
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class OrderPayView(View):
+    """Pay an approved card order: POST only, the owner's own pending order, then off to Stripe Checkout."""
+
+    def post(self, request, number):
+        order = Order.objects.filter(
+            number=number, membership__user=request.user, status=OrderStatus.PENDING, provider=PaymentProvider.STRIPE
+        ).first()
+        if order is None or order.awaits_approval or not stripe_payments.is_enabled():
+            raise Http404
+        try:
+            return redirect(stripe_payments.checkout_session_url(order=order, request=request))
+        except stripe_payments.CheckoutUnavailable:
+            messages.error(request, _("The card payment service is not answering. Please try again later."))
+            return redirect(order)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature check authenticates the request instead.
+@require_POST
+def stripe_webhook(request):
+    if not stripe_payments.is_enabled():
+        raise Http404
+    try:
+        outcome = stripe_payments.webhook_process(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except stripe_payments.WebhookRejected as error:
+        logger.warning("Stripe webhook rejected: %s", error)
+        return HttpResponseBadRequest("rejected")
+    return HttpResponse(outcome)

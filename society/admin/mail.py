@@ -1,0 +1,66 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from society.models import OutgoingEmail
+from society.services.mail import outgoing_email_resend
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    list_display = ["to", "subject", "kind", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to", "subject", "message_id", "related_key"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+    fields = [
+        "to",
+        "reply_to",
+        "subject",
+        "kind",
+        "related_key",
+        "status",
+        "attempts",
+        "last_error",
+        "message_id",
+        "idempotency_key",
+        "created_at",
+        "queued_at",
+        "next_attempt_at",
+        "sent_at",
+        "text_body",
+        "html_body",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False  # a COUNT(*) over the whole outbox on every page is wasted work
+
+    # The outbox is a log: rows are written by services only, never edited or deleted by hand.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Re-send selected failed emails"), permissions=["view"])
+    def resend(self, request, queryset):
+        count = outgoing_email_resend(email_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - count
+        self.message_user(
+            request,
+            ngettext("%(count)d email queued again.", "%(count)d emails queued again.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email was not failed and was left alone.",
+                    "%(count)d emails were not failed and were left alone.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )

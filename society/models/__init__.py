@@ -1,0 +1,15 @@
+from .jobs import JobHeartbeat
+from .mail import OutgoingEmail, OutgoingEmailStatus
+from .news import ArticleStatus, Audience, NewsArticle, Topic
+from .pages import Page
+
+__all__ = [
+    "ArticleStatus",
+    "Audience",
+    "JobHeartbeat",
+    "NewsArticle",
+    "OutgoingEmail",
+    "OutgoingEmailStatus",
+    "Page",
+    "Topic",
+]

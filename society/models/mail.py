@@ -1,0 +1,98 @@
+"""The email outbox, shared by every app: each email the portal sends is first a row here, written in the
+same transaction as the change that caused it, then delivered by a Celery task after commit."""
+
+from datetime import timedelta
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# A row queued this long ago without being sent is presumed lost (Redis down, worker killed).
+REQUEUE_AFTER = timedelta(minutes=15)
+
+
+def new_message_id() -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "society.example"
+    return make_msgid(domain=domain)
+
+
+class OutgoingEmailStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def queued(self):
+        return self.filter(status=OutgoingEmailStatus.QUEUED)
+
+    def failed(self):
+        return self.filter(status=OutgoingEmailStatus.FAILED)
+
+    def due_for_requeue(self, now):
+        """Queued rows whose send task may be lost, or whose retry time has come.
+
+        `queued_at` is cleared when a try fails transiently (no task is in flight any more), so such
+        rows come back as soon as `next_attempt_at` passes; rows with a task in flight wait 15 minutes.
+        """
+        return self.queued().filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            Q(queued_at__isnull=True) | Q(queued_at__lte=now - REQUEUE_AFTER),
+        )
+
+
+class OutgoingEmail(models.Model):
+    to = models.EmailField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=255)
+    text_body = models.TextField(_("text body"))
+    html_body = models.TextField(_("HTML body"), blank=True)
+    reply_to = models.EmailField(_("reply-to"), max_length=254, blank=True)
+    # Set when the row is written, so every retry of the same email carries the same Message-ID and
+    # a receiving server (or the member's client) can recognise a duplicate.
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True, default=new_message_id, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutgoingEmailStatus.choices, default=OutgoingEmailStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    # What caused the email, e.g. kind="reminder" related_key="term:12/rule:3". A loose link, not a
+    # foreign key, so the outbox serves every app without depending on any of them.
+    kind = models.CharField(_("kind"), max_length=50)
+    related_key = models.CharField(_("related to"), max_length=100, blank=True, db_index=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("task queued"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="outgoing_email_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OutgoingEmailStatus.SENT) | Q(sent_at__isnull=False),
+                name="outgoing_email_sent_has_sent_at",
+            ),
+        ]
+        indexes = [
+            # The sweeper's scan every five minutes only ever looks at queued rows.
+            models.Index(
+                fields=["next_attempt_at", "queued_at"],
+                condition=Q(status=OutgoingEmailStatus.QUEUED),
+                name="outgoing_email_queued_idx",
+            ),
+            models.Index(fields=["status", "-created_at"], name="outgoing_email_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to}"
