@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 
@@ -34,3 +35,17 @@ def action_form_page(modeladmin, request, *, template: str, title, form, action:
             **selected,
         },
     )
+
+
+def apply_to_each(modeladmin, request, objects, action) -> int:
+    """Run a service on each selected row; a row the service refuses is named in a warning and the others
+    still go through, so one refusal never undoes a whole batch. Returns how many went through."""
+    done = 0
+    for obj in objects:
+        try:
+            action(obj)
+        except ValidationError as error:
+            modeladmin.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.WARNING)
+        else:
+            done += 1
+    return done

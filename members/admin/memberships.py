@@ -4,8 +4,8 @@ Actions call the same services as members."""
 import csv
 import datetime
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from simple_history.admin import SimpleHistoryAdmin
 
-from members.admin.base import RecordInline, action_form_page
+from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
 from members.admin.payments import OrderInline, invoices_mark_paid
 from members.admin.reminders import ReminderDeliveryInline
@@ -287,13 +287,13 @@ class MembershipAdmin(SimpleHistoryAdmin):
     def cancel_memberships(self, request, queryset):
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = 0
-            for membership in queryset:
-                try:
-                    membership_cancel(membership=membership, reason=form.cleaned_data["reason"], by=request.user)
-                    done += 1
-                except ValidationError as error:
-                    self.message_user(request, f"{membership}: {' '.join(error.messages)}", messages.WARNING)
+            reason = form.cleaned_data["reason"]
+            done = apply_to_each(
+                self,
+                request,
+                queryset,
+                lambda membership: membership_cancel(membership=membership, reason=reason, by=request.user),
+            )
             self.message_user(request, _("Cancelled %(count)d membership(s).") % {"count": done})
             return None
         return self._reason_page(request, queryset, form, "cancel_memberships", _("Cancel memberships"))

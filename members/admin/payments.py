@@ -1,14 +1,13 @@
 """Staff pages for orders (approve, mark paid, refund) and the Stripe events that paid them."""
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from members.admin.base import RecordInline, action_form_page
+from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.forms.payments import RefundForm
 from members.models import Order, StripeEvent
 from members.services.payments import order_approve, order_mark_paid, order_refund
@@ -119,13 +118,10 @@ class OrderAdmin(SimpleHistoryAdmin):
         """Record refunds (money returned outside the portal or in Stripe's dashboard); voids their terms."""
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = 0
-            for order in queryset:
-                try:
-                    order_refund(order=order, reason=form.cleaned_data["reason"], by=request.user)
-                    done += 1
-                except ValidationError as error:
-                    self.message_user(request, " ".join(error.messages), messages.WARNING)
+            reason = form.cleaned_data["reason"]
+            done = apply_to_each(
+                self, request, queryset, lambda order: order_refund(order=order, reason=reason, by=request.user)
+            )
             self.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", done) % done)
             return None
         return action_form_page(
