@@ -24,6 +24,7 @@ from guidelines.services import (
     provision_create,
     provision_version_save,
 )
+from society.validators import validate_upload_size
 
 
 @admin.register(Guideline)
@@ -81,7 +82,7 @@ class ProvisionVersionInline(admin.StackedInline):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Edition JSON file"))
+    file = forms.FileField(label=_("Edition JSON file"), validators=[validate_upload_size])
     guideline = forms.ModelChoiceField(
         Guideline.objects.all(), required=False, to_field_name="slug", help_text=_("Defaults to the file's guideline.")
     )
