@@ -1,8 +1,6 @@
 """Admin for Editors: drafts are edited inline; published editions are read-only here, in the services and
 in the database. Actions and saves go through the same services as everything else."""
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from guidelines.exchange import edition_import
+from guidelines.exchange import edition_file_read, edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
 from guidelines.services import (
     edition_assert_editable,
@@ -207,13 +205,11 @@ class EditionAdmin(SimpleHistoryAdmin):
         problems = []
         if request.method == "POST" and form.is_valid():
             try:
-                data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
+                data = edition_file_read(form.cleaned_data["file"].read())
                 guideline = form.cleaned_data["guideline"]
                 edition = edition_import(
                     data=data, guideline_slug=guideline.slug if guideline else "", publish=form.cleaned_data["publish"]
                 )
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                problems = [_("The file is not valid UTF-8 JSON: %(error)s") % {"error": error}]
             except ValidationError as error:
                 problems = error.messages
             else:
