@@ -22,7 +22,7 @@ from guidelines.services import (
     provision_create,
     provision_version_save,
 )
-from society.validators import validate_upload_size
+from society.validators import upload_limit_megabytes, validate_upload_size
 
 
 @admin.register(Guideline)
@@ -85,6 +85,10 @@ class ImportForm(forms.Form):
         Guideline.objects.all(), required=False, to_field_name="slug", help_text=_("Defaults to the file's guideline.")
     )
     publish = forms.BooleanField(required=False, label=_("Publish it after importing"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("At most %(limit)s MB.") % {"limit": upload_limit_megabytes()}
 
 
 @admin.register(Edition)
