@@ -1,8 +1,6 @@
 """Admin for Editors: drafts are edited inline; published editions are read-only here, in the services and
 in the database. Actions and saves go through the same services as everything else."""
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from guidelines.exchange import edition_import
+from guidelines.exchange import edition_file_read, edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
 from guidelines.services import (
     edition_assert_editable,
@@ -24,6 +22,7 @@ from guidelines.services import (
     provision_create,
     provision_version_save,
 )
+from society.validators import upload_limit_megabytes, validate_upload_size
 
 
 @admin.register(Guideline)
@@ -81,11 +80,15 @@ class ProvisionVersionInline(admin.StackedInline):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Edition JSON file"))
+    file = forms.FileField(label=_("Edition JSON file"), validators=[validate_upload_size])
     guideline = forms.ModelChoiceField(
         Guideline.objects.all(), required=False, to_field_name="slug", help_text=_("Defaults to the file's guideline.")
     )
     publish = forms.BooleanField(required=False, label=_("Publish it after importing"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("At most %(limit)s MB.") % {"limit": upload_limit_megabytes()}
 
 
 @admin.register(Edition)
@@ -206,13 +209,11 @@ class EditionAdmin(SimpleHistoryAdmin):
         problems = []
         if request.method == "POST" and form.is_valid():
             try:
-                data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
+                data = edition_file_read(form.cleaned_data["file"].read())
                 guideline = form.cleaned_data["guideline"]
                 edition = edition_import(
                     data=data, guideline_slug=guideline.slug if guideline else "", publish=form.cleaned_data["publish"]
                 )
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                problems = [_("The file is not valid UTF-8 JSON: %(error)s") % {"error": error}]
             except ValidationError as error:
                 problems = error.messages
             else:

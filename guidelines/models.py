@@ -21,8 +21,21 @@ from simple_history.models import HistoricalRecords
 
 from guidelines.rendering import content_hash, html_to_text, render_markdown
 
-# Edition slugs share the URL space below a guideline with these words.
-RESERVED_EDITION_SLUGS = ("current", "compare", "history", "preview", "search", "feed")
+# The fixed words of the URLs under /guidelines/ (guidelines/urls.py; a test keeps the two in step). Guideline,
+# edition and provision slugs share those URL segments, so none may be one of these words.
+RESERVED_SLUGS = ("changes", "compare", "current", "feed", "history", "preview", "search")
+# What the <slug:…> URL converter matches: a slug outside it would make reverse() fail on every page listing
+# it (the home page, the library, the feed, the sitemap), so the database refuses it.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+
+
+def slug_constraints(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(condition=~Q(slug__in=RESERVED_SLUGS), name=f"{prefix}_slug_not_reserved"),
+        models.CheckConstraint(condition=Q(slug__regex=SLUG_PATTERN), name=f"{prefix}_slug_is_url_slug"),
+    ]
+
+
 # The Postgres text search configuration for each language an edition can be in: stemming and stop words
 # in the text's own language. Languages Postgres has no configuration for (Chinese, Japanese) are indexed
 # word by word with 'simple', which still finds exact words.
@@ -56,9 +69,7 @@ class Guideline(models.Model):
         ordering = ["order", "title"]
         verbose_name = _("guideline")
         verbose_name_plural = _("guidelines")
-        constraints = [
-            models.CheckConstraint(condition=~Q(slug__in=RESERVED_EDITION_SLUGS), name="guideline_slug_not_reserved"),
-        ]
+        constraints = slug_constraints("guideline")
 
     def __str__(self):
         return self.title
@@ -157,7 +168,7 @@ class Edition(models.Model):
                 condition=~Q(status="published") | Q(published_on__isnull=False),
                 name="edition_published_has_date",
             ),
-            models.CheckConstraint(condition=~Q(slug__in=RESERVED_EDITION_SLUGS), name="edition_slug_not_reserved"),
+            *slug_constraints("edition"),
             models.CheckConstraint(
                 condition=Q(translation_of__isnull=True) | ~Q(translation_of=models.F("pk")),
                 name="edition_not_translation_of_itself",
@@ -218,6 +229,7 @@ class Provision(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["guideline", "uid"], name="provision_unique_uid_per_guideline"),
             models.UniqueConstraint(fields=["guideline", "slug"], name="provision_unique_slug_per_guideline"),
+            *slug_constraints("provision"),
         ]
         triggers = [pgtrigger.Protect(name="provision_never_deleted", operation=pgtrigger.Delete)]
 

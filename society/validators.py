@@ -2,19 +2,29 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 # Pillow's format name -> the extension the stored file gets.
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 
-MESSAGE_IMAGE_TOO_LARGE = _("The image is larger than 5 MB; please export a smaller version.")
+MESSAGE_FILE_TOO_LARGE = _("The file is larger than %(limit)s MB; please upload a smaller one.")
 MESSAGE_IMAGE_TYPE = _("Upload a JPEG, PNG or WebP image.")
 MESSAGE_IMAGE_DIMENSIONS = _("The image has too many pixels; please resize it to at most 40 megapixels.")
+
+
+def upload_limit_megabytes() -> str:
+    return f"{settings.UPLOAD_MAX_BYTES / 1024 / 1024:.3g}"
+
+
+def validate_upload_size(file) -> None:
+    """Refuse any uploaded file above settings.UPLOAD_MAX_BYTES, before anything reads its content."""
+    if file.size > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError(MESSAGE_FILE_TOO_LARGE, code="file_too_large", params={"limit": upload_limit_megabytes()})
 
 
 def image_format(file) -> str | None:
@@ -38,8 +48,7 @@ def validate_news_image(file) -> None:
     if getattr(file, "_committed", False):
         # Already stored, so checked when it was uploaded; re-reading it from storage on every save buys nothing.
         return
-    if file.size > MAX_IMAGE_BYTES:
-        raise ValidationError(MESSAGE_IMAGE_TOO_LARGE, code="image_too_large")
+    validate_upload_size(file)
     if image_format(file) not in IMAGE_FORMATS:
         raise ValidationError(MESSAGE_IMAGE_TYPE, code="image_type")
 

@@ -11,6 +11,7 @@ class ImportStatus(models.TextChoices):
     INVALID = "invalid", _("Rejected: some rows are invalid")
     IMPORTING = "importing", _("Importing")
     DONE = "done", _("Done")
+    FAILED = "failed", _("Failed: nothing was imported")
 
 
 class MemberImport(models.Model):
@@ -23,6 +24,8 @@ class MemberImport(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.CHECKING)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
+    # Why a failed job stopped, shown to staff on the progress page.
+    failure = models.TextField(_("reason for failure"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -32,6 +35,11 @@ class MemberImport(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("member import")
         verbose_name_plural = _("member imports")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="failed") | ~models.Q(failure=""), name="memberimport_failure_has_reason"
+            ),
+        ]
 
     def __str__(self):
         return self.file_name

@@ -201,6 +201,13 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# The largest file staff may upload (member CSV, edition JSON, news image): refused with a message before
+# its content is parsed. The proxy in front should refuse request bodies a little above this.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+# Uploads above this spill to a temporary file instead of memory, so parallel uploads cannot exhaust RAM.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Form fields without files: a long draft edition edited inline in the admin stays well within this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from PIL import Image
 
 from society.models import NewsArticle
-from society.validators import MAX_IMAGE_BYTES, validate_news_image
+from society.validators import validate_news_image
 from tests.factories import StaffFactory
 from tests.society.factories import NewsArticleFactory
 
@@ -54,9 +54,10 @@ def test_gif_is_refused_even_though_pillow_reads_it():
         validate_news_image(image_upload("x.gif", "GIF"))
 
 
-def test_images_over_five_megabytes_are_refused():
+def test_images_over_the_upload_limit_are_refused(settings):
+    assert settings.UPLOAD_MAX_BYTES == 5 * 1024 * 1024  # the documented default
     upload = image_upload("big.png", "PNG")
-    upload.size = MAX_IMAGE_BYTES + 1
+    upload.size = settings.UPLOAD_MAX_BYTES + 1
     with pytest.raises(ValidationError, match="larger than 5 MB"):
         validate_news_image(upload)
 

@@ -1,29 +1,26 @@
-import json
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from guidelines.exchange import edition_import
+from guidelines.exchange import edition_file_read, edition_import
 
 
 class Command(BaseCommand):
     help = "Import an edition from the JSON exchange format (see README) as a draft, or publish it with --publish."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="Path to the edition JSON file.")
+        parser.add_argument("file", type=Path, help="Path to the edition JSON file.")
         parser.add_argument("--guideline", default="", help="Slug of the guideline (defaults to the file's).")
         parser.add_argument("--publish", action="store_true", help="Publish the edition after importing it.")
 
-    def handle(self, *args, file, guideline, publish, **options):
+    def handle(self, *args, file: Path, guideline, publish, **options):
         try:
-            with open(file, encoding="utf-8") as handle:
-                data = json.load(handle)
+            data = edition_file_read(file.read_bytes())
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
-        except json.JSONDecodeError as error:
-            raise CommandError(
-                f"{file}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
-            ) from error
+        except ValidationError as error:
+            raise CommandError(f"{file}: {' '.join(error.messages)}") from error
         try:
             edition = edition_import(data=data, guideline_slug=guideline, publish=publish)
         except ValidationError as error:
