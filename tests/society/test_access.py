@@ -1,0 +1,133 @@
+"""Staff powers start only after MFA in this session (society.access): every URL pattern of the site is walked
+as a plain member, as staff who signed in with a password only, and as staff who passed MFA."""
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.clients import Client
+from tests.factories import OrderFactory, StaffFactory, UserFactory
+from tests.guidelines.factories import build_edition
+from tests.society.factories import NewsArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+# The patterns where staff see more than members. The walk finds them by itself (staff who passed MFA get a
+# different answer from a member); listing them here keeps the walk from passing by finding none.
+STAFF_PATTERNS = {
+    "members:order",
+    "news:preview",
+    "guidelines:preview",
+    "guidelines:compare",
+    "guidelines:compare-provision",
+}
+
+
+def url_patterns(patterns=None, prefix="", namespace=""):
+    """(namespace, name, route, URLPattern) for every pattern of the site, names with their namespaces."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(part for part in (namespace, pattern.namespace) if part)
+            yield from url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield namespace, name, prefix + str(pattern.pattern), pattern
+
+
+def pattern_url(name, route, pattern, values):
+    """A concrete URL for the pattern, its arguments taken by name from `values` (the objects staff could see
+    and members could not), anything else a placeholder."""
+    regex = pattern.pattern.regex
+    if name is None:
+        assert not regex.groups, route
+        return "/" + route
+    if regex.groups and not regex.groupindex:  # re_path with unnamed groups (simple_history's admin pages)
+        return reverse(name, args=["1"] * regex.groups)
+    return reverse(name, kwargs={argument: values.get(argument, "1") for argument in regex.groupindex})
+
+
+@pytest.fixture
+def staff_only_things():
+    """Another member's order, a draft article, a draft edition beside a published one."""
+    published = build_edition(provisions=4)
+    draft = build_edition(guideline=published.guideline, label="draft", provisions=4, publish=False)
+    article = NewsArticleFactory(draft=True)
+    return {
+        "number": OrderFactory().number,
+        "pk": article.pk,
+        "slug": article.slug,
+        "guideline": published.guideline.slug,
+        "edition": draft.slug,
+        "old": published.slug,
+        "new": draft.slug,
+        "provision": "part-1",
+        "section": "guidelines",
+    }
+
+
+def logged_in(user, *, mfa):
+    client = Client()
+    client.force_login(user, mfa=mfa)
+    return client
+
+
+def answer(client, url):
+    response = client.get(url)
+    return response.status_code, response.get("Location")
+
+
+def with_authenticator(user):
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.mark.parametrize("has_authenticator", [False, True], ids=["no-authenticator", "password-only-session"])
+def test_every_staff_privilege_waits_for_mfa_in_this_session(staff_only_things, has_authenticator):
+    plain = with_authenticator(UserFactory()) if has_authenticator else UserFactory()
+    member = logged_in(plain, mfa=False)
+    password_only = logged_in(StaffFactory(is_superuser=True, mfa=has_authenticator), mfa=False)
+    # Staff who passed MFA are compared with a member who has too: MFA's own pages differ by that alone.
+    member_with_mfa = logged_in(with_authenticator(UserFactory()), mfa=True)
+    staff_with_mfa = logged_in(StaffFactory(is_superuser=True), mfa=True)
+
+    staff_patterns, walked = set(), 0
+    for namespace, name, route, pattern in url_patterns():
+        if namespace == "admin":
+            continue
+        url = pattern_url(name, route, pattern, staff_only_things)
+        assert answer(password_only, url) == answer(member, url), f"{url}: staff without MFA get more than a member"
+        if answer(staff_with_mfa, url) != answer(member_with_mfa, url):
+            staff_patterns.add(name)
+        walked += 1
+    assert walked > 60
+    assert staff_patterns == STAFF_PATTERNS
+
+
+def admin_urls():
+    """Every named admin page, with placeholder arguments (none of them opens before MFA anyway)."""
+    values = {"object_id": "1", "content_type_id": 1, "app_label": "members"}
+    for namespace, name, route, pattern in url_patterns():
+        if namespace == "admin" and name:
+            yield name, pattern_url(name, route, pattern, values), bool(pattern.pattern.regex.groups)
+
+
+def test_staff_without_an_authenticator_are_sent_to_set_one_up_from_every_admin_page():
+    client = logged_in(StaffFactory(is_superuser=True, mfa=False), mfa=False)
+    for _name, url, _has_arguments in admin_urls():
+        assert answer(client, url) == (302, reverse("mfa_activate_totp")), url
+
+
+def test_staff_signed_in_with_a_password_only_are_asked_for_a_code_on_every_admin_page():
+    client = logged_in(StaffFactory(is_superuser=True), mfa=False)
+    for _name, url, _has_arguments in admin_urls():
+        status, location = answer(client, url)
+        assert status == 302, url
+        assert location.startswith(reverse("mfa_reauthenticate") + "?next="), url
+
+
+def test_staff_who_passed_mfa_open_the_admin_and_every_changelist():
+    client = logged_in(StaffFactory(is_superuser=True), mfa=True)
+    pages = [url for name, url, _has_arguments in admin_urls() if name == "admin:index" or name.endswith("_changelist")]
+    assert len(pages) > 15
+    for url in pages:
+        assert client.get(url).status_code == 200, url
