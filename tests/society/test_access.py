@@ -1,12 +1,14 @@
 """Staff powers start only after MFA in this session (society.access): every URL pattern of the site is walked
 as a plain member, as staff who signed in with a password only, and as staff who passed MFA."""
 
+import time
+
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.clients import Client
-from tests.factories import OrderFactory, StaffFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, OrderFactory, StaffFactory, UserFactory
 from tests.guidelines.factories import build_edition
 from tests.society.factories import NewsArticleFactory
 
@@ -131,3 +133,66 @@ def test_staff_who_passed_mfa_open_the_admin_and_every_changelist():
     assert len(pages) > 15
     for url in pages:
         assert client.get(url).status_code == 200, url
+
+
+# --- The real flows that pass MFA ------------------------------------------------------------
+
+
+def current_code(secret, settings):
+    return format_hotp_value(hotp_value(secret, int(time.time()) // settings.MFA_TOTP_PERIOD))
+
+
+@pytest.fixture
+def totp_staff(settings):
+    # Accept the neighbouring 30-second window, so a code computed just before a boundary still passes.
+    settings.MFA_TOTP_TOLERANCE = 1
+    secret = generate_totp_secret()
+    staff = StaffFactory(is_superuser=True, mfa=False)
+    TOTP.activate(staff, secret)
+    return staff, secret
+
+
+@pytest.fixture
+def draft_preview():
+    return reverse("news:preview", kwargs={"pk": NewsArticleFactory(draft=True).pk})
+
+
+def test_signing_in_with_password_and_code_grants_staff_powers(client, totp_staff, draft_preview, settings):
+    staff, secret = totp_staff
+    response = client.post(reverse("account_login"), {"login": staff.email, "password": DEFAULT_PASSWORD})
+    assert response["Location"] == reverse("mfa_authenticate")
+    response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret, settings)})
+    assert response.status_code == 302
+    assert client.get(draft_preview).status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_staff_with_a_password_only_session_pass_mfa_on_the_way_into_the_admin(
+    client, totp_staff, draft_preview, settings
+):
+    staff, secret = totp_staff
+    client.force_login(staff, mfa=False)  # e.g. signed in before the authenticator was set up
+    assert client.get(draft_preview).status_code == 403
+    response = client.get(reverse("admin:members_order_changelist"))
+    assert response.status_code == 302
+    response = client.post(response["Location"], {"code": current_code(secret, settings)})
+    assert response["Location"] == reverse("admin:members_order_changelist")
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get(draft_preview).status_code == 200
+
+
+# allauth records the new authenticator after commit: only a transactional test sees that happen before the
+# session is saved, as it does in production.
+@pytest.mark.django_db(transaction=True)
+def test_activating_an_authenticator_app_passes_mfa_for_this_session(client, draft_preview, settings):
+    settings.MFA_TOTP_TOLERANCE = 1
+    staff = StaffFactory(is_superuser=True, mfa=False)
+    client.force_login(staff)
+    assert client.get(reverse("admin:index"))["Location"] == reverse("mfa_activate_totp")
+    # allauth asks for the password again before an authenticator is added.
+    client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD})
+    secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
+    response = client.post(reverse("mfa_activate_totp"), {"code": current_code(secret, settings)})
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(draft_preview).status_code == 200
