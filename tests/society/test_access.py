@@ -4,7 +4,10 @@ as a plain member, as staff who signed in with a password only, and as staff who
 import time
 
 import pytest
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.contrib import admin
+from django.contrib.sessions.backends.db import SessionStore
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.clients import Client
@@ -196,3 +199,15 @@ def test_activating_an_authenticator_app_passes_mfa_for_this_session(client, dra
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
     assert client.get(draft_preview).status_code == 200
+
+
+def test_the_admin_site_itself_asks_for_mfa_passed_in_this_session(rf):
+    """Behind the redirecting middleware, the admin's own permission check is the same predicate."""
+    request = rf.get(reverse("admin:index"))  # reversing loads society.urls, which sets the admin up
+    request.user = StaffFactory(is_superuser=True)
+    request.session = SessionStore()
+    assert not admin.site.has_permission(request)
+    record_authentication(request, request.user, "password")
+    assert not admin.site.has_permission(request)
+    record_authentication(request, request.user, "mfa", type="totp")
+    assert admin.site.has_permission(request)
