@@ -5,7 +5,6 @@ switchers and languages from that list; the provisions come from one more query,
 """
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Prefetch
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +20,7 @@ from guidelines.citation import apa, bibtex
 from guidelines.diff import compare_editions
 from guidelines.exchange import edition_export
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from society.access import has_staff_powers, staff_required
 
 
 class GuidelineListView(ListView):
@@ -126,7 +126,7 @@ def _edition_context(request, state, edition, body, preview=False):
     }
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def edition_preview(request, guideline, edition):
     """A draft in the public layout, for editors, with a link to compare it with the current edition."""
@@ -236,7 +236,7 @@ def provision_history(request, guideline, provision):
 
 def _comparable_edition(request, state, slug):
     edition = state.get(slug)
-    if edition is None and request.user.is_staff:
+    if edition is None and has_staff_powers(request):
         edition = Edition.objects.filter(guideline=state.guideline, slug=slug).first()
     if edition is None:
         raise Http404(_("No edition “%(slug)s” to compare.") % {"slug": slug})

@@ -5,7 +5,10 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib.sites.shortcuts import get_current_site
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 from members.models import User
 from members.services.accounts import user_orcid_link, user_signup_populate
@@ -60,6 +63,15 @@ def orcid_from_sociallogin(sociallogin) -> str:
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        """allauth mounts /accounts/orcid/login/ and its callback whether or not the society has an ORCID client
+        (ORCID_CLIENT_ID and ORCID_SECRET, or a SocialApp row); without one those pages do not exist: 404, not
+        allauth's SocialApp.DoesNotExist as a 500."""
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404(_("Sign-in with %(provider)s is not available.") % {"provider": provider}) from None
+
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
         # ORCID gives names as given-names + family-name; we keep one full name (and the member can edit it).

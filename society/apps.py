@@ -6,3 +6,10 @@ class SocietyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "society"
     verbose_name = _("Society site")
+
+    def ready(self):
+        from allauth.mfa.signals import authenticator_added
+
+        from society.access import record_mfa_on_activation
+
+        authenticator_added.connect(record_mfa_on_activation, dispatch_uid="society_mfa_on_activation")

@@ -6,11 +6,14 @@ from django.urls import include, path
 
 from members.views.payments import stripe_webhook
 from society import views
+from society.access import has_staff_powers
 from society.sitemaps import sitemaps
 
 # Staff sign in through allauth like everyone (rate limits, MFA), never through the admin's own form;
 # a signed-in non-staff account gets the 403 page.
 admin.site.login = secure_admin_login(admin.site.login)
+# The admin asks the same question as every other staff check: staff who passed MFA in this session.
+admin.site.has_permission = has_staff_powers
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),

@@ -1,6 +1,4 @@
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import permission_required
 from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
@@ -14,6 +12,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from guidelines.models import Edition
 from members.selectors import has_member_access
+from society.access import staff_required
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
 from society.selectors import call_to_action_for, current_guideline_editions, society_figures
@@ -105,8 +104,7 @@ class NewsDetailView(DetailView):
 
 
 @method_decorator(never_cache, name="dispatch")
-@method_decorator(staff_member_required, name="dispatch")
-@method_decorator(permission_required("society.view_newsarticle", raise_exception=True), name="dispatch")
+@method_decorator(staff_required(perm="society.view_newsarticle"), name="dispatch")
 class NewsPreviewView(NewsDetailView):
     """Any article, draft or scheduled, in the public layout, for editors checking it before it goes live."""
 

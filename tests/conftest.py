@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from tests.clients import Client
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.workers import (
     TEST_BROKER_DB,
@@ -56,6 +57,11 @@ def _tasks_stay_in_this_process(in_memory_celery_app):
     shared Redis where somebody's worker could take them. Worker tests switch to a Redis queue of their own."""
     with current_celery_app(in_memory_celery_app):
         yield
+
+
+@pytest.fixture
+def client():
+    return Client()
 
 
 @pytest.fixture

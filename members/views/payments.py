@@ -15,19 +15,20 @@ from django.views.generic import TemplateView, View
 
 from members.models import Order, OrderStatus, PaymentProvider
 from members.services import stripe as stripe_payments
+from society.access import has_staff_powers
 
 logger = logging.getLogger(__name__)
 
 
 @method_decorator(verified_email_required, name="dispatch")
 class OrderView(TemplateView):
-    """A receipt or an invoice, printable. Owner or staff only; anyone else gets 404, not 403."""
+    """A receipt or an invoice, printable. Owner or staff (having passed MFA) only; anyone else gets 404, not 403."""
 
     template_name = "members/order.html"
 
     def get_context_data(self, **kwargs):
         orders = Order.objects.select_related("membership__user", "membership_type").filter(number=kwargs["number"])
-        if not self.request.user.is_staff:
+        if not has_staff_powers(self.request):
             orders = orders.filter(membership__user=self.request.user)
         order = orders.first()
         if order is None:

@@ -156,6 +156,10 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Behind a proxy every request comes from the proxy's address, and those per-IP limits would be one limit for
+# the whole site. Each proxy appends the address it saw to X-Forwarded-For: the client is the entry this many
+# from the end. 0 ignores the header, which any client can write when no proxy of ours stands in front.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_PERIOD = 30
 MFA_REAUTHENTICATION_REQUIRED = True

@@ -1,4 +1,7 @@
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -177,6 +180,52 @@ def test_login_rate_limit_answers_429_in_the_site_layout(client, settings):
     body = response.content.decode()
     assert "Too many attempts" in body
     assert 'class="site-header"' in body
+
+
+PROXY = "10.0.0.2"  # REMOTE_ADDR of every request that comes through the TLS proxy
+
+
+def failed_logins_from(client, forwarded_for, attempts):
+    return [
+        client.post(
+            LOGIN_URL,
+            {"login": "ana@lab.example", "password": "wrong password"},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        ).status_code
+        for _attempt in range(attempts)
+    ]
+
+
+def test_behind_the_proxy_each_client_has_its_own_login_limit(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "3/m/ip"}
+    assert failed_logins_from(client, "203.0.113.7", 4) == [200, 200, 200, 429]
+    assert failed_logins_from(client, "198.51.100.9", 1) == [200]
+    # The proxy appends what it saw: an address the client wrote in front of it changes nothing.
+    assert failed_logins_from(client, "192.0.2.1, 203.0.113.7", 1) == [429]
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "3/m/ip"}
+    assert failed_logins_from(client, "203.0.113.7", 3) == [200, 200, 200]
+    # A client cannot buy more attempts by writing a new address in the header.
+    assert failed_logins_from(client, "198.51.100.9", 1) == [429]
+
+
+@pytest.mark.parametrize(("environment", "count"), [({}, 0), ({"TRUSTED_PROXY_COUNT": "1"}, 1)])
+def test_trusted_proxy_count_comes_from_the_environment(environment, count):
+    env = {key: value for key, value in os.environ.items() if key != "TRUSTED_PROXY_COUNT"}
+    script = "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        env={**env, **environment, "DJANGO_SETTINGS_MODULE": "society.settings.production", "SECRET_KEY": "x" * 50},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == str(count)
 
 
 # --- Staff and admin -------------------------------------------------------------------------

@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 from django.conf import settings
-from django.test import Client
 
 from members.models import Membership, Order, OrderStatus
 from members.models.memberships import society_today
+from tests.clients import Client
 from tests.factories import StaffFactory, TermFactory, UserFactory, price_matrix
 
 pytestmark = pytest.mark.browser

@@ -2,7 +2,7 @@ import urllib.parse
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.models import SocialAccount, SocialApp
 from allauth.socialaccount.providers.orcid.views import OrcidOAuth2Adapter
 from django.core import mail
 from django.urls import reverse
@@ -50,6 +50,20 @@ def test_orcid_button_only_when_orcid_is_configured(client, settings):
     assert "Continue with ORCID" not in client.get(reverse("account_login")).content.decode()
     settings.SOCIALACCOUNT_PROVIDERS = {"orcid": {"APPS": [{"client_id": "APP-TEST", "secret": "s", "key": ""}]}}
     assert "Continue with ORCID" in client.get(reverse("account_login")).content.decode()
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "member"])
+def test_orcid_pages_are_404_when_orcid_is_not_configured(client, settings, signed_in):
+    """No ORCID_CLIENT_ID/ORCID_SECRET and no SocialApp row: allauth still mounts the pages."""
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    assert not SocialApp.objects.exists()
+    if signed_in:
+        client.force_login(UserFactory())
+    assert client.get(reverse("orcid_login")).status_code == 404
+    assert client.post(reverse("orcid_login"), {"process": "connect"}).status_code == 404
+    callback = client.get(reverse("orcid_callback"), {"code": "a-code", "state": "a-state"})
+    assert callback.status_code == 404
+    assert 'class="site-header"' in callback.content.decode()
 
 
 def test_orcid_sign_up_asks_for_an_email_verifies_it_and_fills_orcid(client, orcid_stub):
