@@ -13,7 +13,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from guidelines.exchange import edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
@@ -24,6 +23,7 @@ from guidelines.services import (
     provision_create,
     provision_version_save,
 )
+from society.admin.base import HistoryAdmin
 
 
 @admin.register(Guideline)
@@ -89,7 +89,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Edition)
-class EditionAdmin(SimpleHistoryAdmin):
+class EditionAdmin(HistoryAdmin):
     list_display = ["label", "guideline", "kind", "status", "published_on", "language", "provision_count"]
     list_filter = ["status", "guideline", "kind", "language"]
     list_select_related = ["guideline"]

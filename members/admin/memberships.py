@@ -5,15 +5,16 @@ import csv
 import datetime
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin.base import RecordInline, action_form_page
 from members.admin.imports import import_progress, import_upload
@@ -34,6 +35,7 @@ from members.models.memberships import society_today
 from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
+from society.admin.base import HistoryAdmin
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_problem
 
@@ -165,7 +167,7 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = [
         "member",
         "email",
@@ -257,7 +259,11 @@ class MembershipAdmin(SimpleHistoryAdmin):
         """The whole filtered changelist (all pages) as CSV, with the same filters and search."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # The changelist's own answer to a filter it cannot apply, where staff see the filters they chose.
+            return redirect(f"{reverse('admin:members_membership_changelist')}?{ERROR_FLAG}=1")
         return membership_csv_response(changelist.get_queryset(request))
 
     @admin.action(description=_("Export selected memberships as CSV"))
@@ -324,7 +330,7 @@ class MembershipTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(SimpleHistoryAdmin):
+class PriceAdmin(HistoryAdmin):
     list_display = ["membership_type", "band", "amount"]
     list_editable = ["amount"]
     list_filter = ["band", "membership_type"]
@@ -332,7 +338,7 @@ class PriceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CountryBand)
-class CountryBandAdmin(SimpleHistoryAdmin):
+class CountryBandAdmin(HistoryAdmin):
     """Reassigning a country keeps the old band and the date in its history (the History button)."""
 
     list_display = ["country", "country_code", "band", "updated_at"]
