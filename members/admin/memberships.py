@@ -1,7 +1,6 @@
 """Staff pages for memberships (changelist, CSV export, dashboard), types, prices and country bands.
 Actions call the same services as members."""
 
-import csv
 import datetime
 
 from django.contrib import admin, messages
@@ -36,6 +35,7 @@ from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
+from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_problem
 
@@ -131,13 +131,6 @@ class TermInline(RecordInline):
     ordering = ["-end"]
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value):
-        return value
-
-
 CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
 
 
@@ -154,16 +147,7 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
         "last_order",
         "user__orcid",
     ).order_by("pk")
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(CSV_HEADER)
-        for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(header=CSV_HEADER, rows=rows.iterator(chunk_size=2000), filename=filename)
 
 
 @admin.register(Membership)
