@@ -11,7 +11,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from guidelines.exchange import edition_file_read, edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
@@ -22,6 +21,7 @@ from guidelines.services import (
     provision_create,
     provision_version_save,
 )
+from society.admin.base import HistoryAdmin
 from society.validators import upload_limit_megabytes, validate_upload_size
 
 
@@ -92,7 +92,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Edition)
-class EditionAdmin(SimpleHistoryAdmin):
+class EditionAdmin(HistoryAdmin):
     list_display = ["label", "guideline", "kind", "status", "published_on", "language", "provision_count"]
     list_filter = ["status", "guideline", "kind", "language"]
     list_select_related = ["guideline"]

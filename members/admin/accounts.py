@@ -6,11 +6,11 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from members.models import User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
+from society.admin.base import HistoryAdmin
 
 
 class VerifiedEmailFilter(admin.SimpleListFilter):
@@ -53,7 +53,7 @@ class ErasedFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = [
         "email",

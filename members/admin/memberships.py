@@ -1,19 +1,19 @@
 """Staff pages for memberships (changelist, CSV export, dashboard), types, prices and country bands.
 Actions call the same services as members."""
 
-import csv
 import datetime
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
@@ -34,6 +34,8 @@ from members.models.memberships import society_today
 from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
+from society.admin.base import HistoryAdmin
+from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_problem
 
@@ -129,13 +131,6 @@ class TermInline(RecordInline):
     ordering = ["-end"]
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value):
-        return value
-
-
 CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
 
 
@@ -152,20 +147,11 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
         "last_order",
         "user__orcid",
     ).order_by("pk")
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(CSV_HEADER)
-        for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(header=CSV_HEADER, rows=rows.iterator(chunk_size=2000), filename=filename)
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = [
         "member",
         "email",
@@ -257,7 +243,11 @@ class MembershipAdmin(SimpleHistoryAdmin):
         """The whole filtered changelist (all pages) as CSV, with the same filters and search."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # The changelist's own answer to a filter it cannot apply, where staff see the filters they chose.
+            return redirect(f"{reverse('admin:members_membership_changelist')}?{ERROR_FLAG}=1")
         return membership_csv_response(changelist.get_queryset(request))
 
     @admin.action(description=_("Export selected memberships as CSV"))
@@ -324,7 +314,7 @@ class MembershipTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(SimpleHistoryAdmin):
+class PriceAdmin(HistoryAdmin):
     list_display = ["membership_type", "band", "amount"]
     list_editable = ["amount"]
     list_filter = ["band", "membership_type"]
@@ -332,7 +322,7 @@ class PriceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CountryBand)
-class CountryBandAdmin(SimpleHistoryAdmin):
+class CountryBandAdmin(HistoryAdmin):
     """Reassigning a country keeps the old band and the date in its history (the History button)."""
 
     list_display = ["country", "country_code", "band", "updated_at"]

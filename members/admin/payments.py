@@ -5,12 +5,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.forms.payments import RefundForm
 from members.models import Order, StripeEvent
 from members.services.payments import order_approve, order_mark_paid, order_refund
+from society.admin.base import HistoryAdmin
 
 
 class OrderInline(RecordInline):
@@ -46,7 +46,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(SimpleHistoryAdmin):
+class OrderAdmin(HistoryAdmin):
     list_display = [
         "number",
         "member",

@@ -78,10 +78,13 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
     """
     try:
         # Checks the HMAC-SHA256 signature and refuses timestamps older than the default tolerance (300 s).
-        stripe_sdk.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+        # Only the signature: the SDK's construct_event fails on JSON that is not an object; _event_from refuses it.
+        stripe_sdk.WebhookSignature.verify_header(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=stripe_sdk.Webhook.DEFAULT_TOLERANCE
+        )
     except (ValueError, stripe_sdk.SignatureVerificationError) as error:
         raise WebhookRejected(str(error)) from error
-    event = json.loads(payload)
+    event = _event_from(payload)
 
     with transaction.atomic():
         StripeEvent.objects.bulk_create([StripeEvent(event_id=event["id"], type=event["type"])], ignore_conflicts=True)
@@ -98,12 +101,49 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
     return outcome
 
 
+def _text(value, *, field) -> str | None:
+    """`value` if it is text the column `field` can hold (PostgreSQL refuses NUL in any text), else None."""
+    max_length = field.max_length or 10_000
+    if isinstance(value, str) and value and len(value) <= max_length and "\x00" not in value:
+        return value
+    return None
+
+
+def _event_from(payload: bytes) -> dict:
+    """The event a signed body holds. A valid signature proves who sent the body, not that it is an event:
+    any other JSON ([], {}, an event without id or data.object) is rejected before anything is written."""
+    try:
+        event = json.loads(payload)
+    except ValueError as error:  # includes a body that is not UTF-8
+        raise WebhookRejected(f"not JSON: {error}") from error
+    if not isinstance(event, dict):
+        raise WebhookRejected("not an event object")
+    if _text(event.get("id"), field=StripeEvent._meta.get_field("event_id")) is None:
+        raise WebhookRejected("event without a usable id")
+    if _text(event.get("type"), field=StripeEvent._meta.get_field("type")) is None:
+        raise WebhookRejected("event without a usable type")
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        raise WebhookRejected("event without data.object")
+    created = event.get("created")
+    if isinstance(created, bool) or not isinstance(created, int) or not 0 < created < 2**32:
+        raise WebhookRejected("event without a usable creation time")
+    return event
+
+
 def _session_paid(event: dict) -> tuple[Order, str]:
     session = event["data"]["object"]
-    number = (session.get("metadata") or {}).get("order_number") or session.get("client_reference_id")
-    order = Order.objects.filter(number=number or "").first()
+    metadata = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
+    number = metadata.get("order_number") or session.get("client_reference_id")
+    number_field = Order._meta.get_field("number")
+    order = Order.objects.filter(number=number).first() if _text(number, field=number_field) else None
     if order is None:
-        raise WebhookRejected(f"unknown order {number!r}")
+        raise WebhookRejected(f"unknown order {number!r:.100}")
+    session_id = _text(session.get("id"), field=Order._meta.get_field("provider_reference"))
+    payment_intent = session.get("payment_intent") or None
+    if session_id is None or (
+        payment_intent is not None and _text(payment_intent, field=Order._meta.get_field("payment_intent")) is None
+    ):
+        raise WebhookRejected(f"session of {order.number} without a usable id or payment intent")
     if session.get("amount_total") != to_minor_units(order.amount, order.currency) or (
         str(session.get("currency", "")).upper() != order.currency.upper()
     ):
@@ -114,9 +154,9 @@ def _session_paid(event: dict) -> tuple[Order, str]:
     try:
         order_mark_paid(
             order=order,
-            provider_reference=session["id"],
+            provider_reference=session_id,
             # Refund events name the PaymentIntent only; keep it so they can find this order.
-            payment_intent=session.get("payment_intent") or None,
+            payment_intent=payment_intent,
             paid_at=paid_at,
         )
     except ValidationError as error:  # e.g. the order was refunded meanwhile: staff must look at it
@@ -127,16 +167,20 @@ def _session_paid(event: dict) -> tuple[Order, str]:
 def _charge_refunded(event: dict) -> tuple[Order | None, str]:
     """A refund made in Stripe's dashboard: the order becomes refunded and its term void, once."""
     charge = event["data"]["object"]
-    order = Order.objects.filter(payment_intent=charge.get("payment_intent") or "").first()
+    payment_intent = _text(charge.get("payment_intent"), field=Order._meta.get_field("payment_intent"))
+    order = Order.objects.filter(payment_intent=payment_intent).first() if payment_intent else None
     if order is None:
-        raise WebhookRejected(f"no order for payment intent {charge.get('payment_intent')!r}")
+        raise WebhookRejected(f"no order for payment intent {charge.get('payment_intent')!r:.100}")
+    charge_id = _text(charge.get("id"), field=Order._meta.get_field("provider_reference"))
+    if charge_id is None:
+        raise WebhookRejected(f"charge of {order.number} without a usable id")
     if not charge.get("refunded"):
         # A partial refund leaves the membership as it is; staff decide and may refund the order in admin.
         return order, "partial refund ignored"
     if order.status == OrderStatus.REFUNDED:
         return order, "already refunded"  # e.g. staff recorded it in admin first
     try:
-        order_refund(order=order, reason=f"Refunded in Stripe (charge {charge.get('id')})")
+        order_refund(order=order, reason=f"Refunded in Stripe (charge {charge_id})")
     except ValidationError as error:  # not paid: staff must look at it
         raise WebhookRejected("; ".join(error.messages)) from error
     return order, "refunded"

@@ -2,12 +2,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from society.admin.base import BoundedChangeListMixin
 from society.models import OutgoingEmail
 from society.services.mail import outgoing_email_resend
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(BoundedChangeListMixin, admin.ModelAdmin):
     list_display = ["to", "subject", "kind", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
     list_filter = ["status", "kind"]
     search_fields = ["to", "subject", "message_id", "related_key"]

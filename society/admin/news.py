@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
+from society.admin.base import HistoryAdmin
 from society.models import ArticleStatus, NewsArticle, Topic
 from society.services.news import article_publish, article_unpublish
 
@@ -36,7 +36,7 @@ class LiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(NewsArticle)
-class NewsArticleAdmin(SimpleHistoryAdmin):
+class NewsArticleAdmin(HistoryAdmin):
     list_display = ["title", "status", "visibility", "publish_at", "audience", "pinned", "topic_names", "updated_at"]
     list_filter = [LiveFilter, "status", "audience", "pinned", "topics"]
     list_select_related = ["author"]

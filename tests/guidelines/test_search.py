@@ -54,7 +54,7 @@ def test_current_editions_by_default_all_editions_on_request(client, library):
 
 
 @pytest.mark.parametrize(
-    "query", ["' OR 1=1 --", "x" * 5000, "&|!:*", "", "   ", '"unclosed', "<script>alert(1)</script>", "nul\x00byte"]
+    "query", ["' OR 1=1 --", "x" * 5000, "&|!:*", "", "   ", '"unclosed', "<script>alert(1)</script>"]
 )
 def test_hostile_queries_get_a_friendly_page(client, library, query):
     response = client.get("/guidelines/search/", {"q": query})
@@ -62,6 +62,13 @@ def test_hostile_queries_get_a_friendly_page(client, library, query):
     body = response.content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "Search the guidelines" in body
+
+
+def test_a_nul_byte_in_the_query_gets_the_bad_request_page(client, library):
+    # Refused at the door for every view (society.middleware), with a page that says why.
+    response = client.get("/guidelines/search/", {"q": "nul\x00byte"})
+    assert response.status_code == 400
+    assert "not valid text" in response.content.decode()
 
 
 def test_search_skips_drafts(library):

@@ -14,11 +14,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from members.forms.reminders import PreviewForm
 from members.models import (
     CountryBand,
     Price,
     ReminderDelivery,
     ReminderRule,
+    Term,
 )
 from members.reminder_defaults import DEFAULT_RULES
 from members.services.reminders import reminders_due, renewal_reminders_send
@@ -322,3 +324,28 @@ def test_rule_form_documents_the_template_context_for_staff(rules, superuser_cli
     page = superuser_client.get(reverse("admin:members_reminderrule_change", args=[rules[0].pk])).content.decode()
     for variable in ["preferred_name", "full_name", "membership_type", "end_date", "price", "renew_url"]:
         assert "{{ " + variable + " }}" in page
+
+
+def test_preview_for_a_member_whose_only_term_was_voided_says_there_is_no_current_term(rules, frozen, superuser_client):
+    term = term_ending(TODAY + dt.timedelta(days=30), full_name="Rui Refunded")
+    Term.objects.filter(pk=term.pk).update(voided_at=timezone.now(), void_reason="Refunded in Stripe")
+    rule = next(rule for rule in rules if rule.offset_days == -30)
+    url = reverse("admin:members_reminderrule_preview", args=[rule.pk])
+    response = superuser_client.get(url, {"member": term.membership.user.pk})
+    assert response.status_code == 200
+    assert "No member with this id has a current term" in response.text
+    assert response.context["rendered"] is None
+    # Unknown ids and junk get the same clear answer, never a 500.
+    for junk in ["99999999999999999999", "-1", "x"]:
+        assert superuser_client.get(url, {"member": junk}).status_code == 200
+
+
+def test_preview_offers_only_members_a_rule_can_apply_to(rules, frozen):
+    current = term_ending(TODAY + dt.timedelta(days=30)).membership.user
+    voided = term_ending(TODAY + dt.timedelta(days=30))
+    Term.objects.filter(pk=voided.pk).update(voided_at=timezone.now(), void_reason="Refunded")
+    cancelled = term_ending(TODAY + dt.timedelta(days=30)).membership
+    cancelled.cancelled_at, cancelled.cancel_reason = timezone.now(), "Deceased"
+    cancelled.save()
+    UserFactory()  # no membership at all
+    assert list(PreviewForm().fields["member"].queryset) == [current]

@@ -10,7 +10,7 @@ import pytest
 import stripe
 
 from members.models import Order, OrderStatus, StripeEvent, Term
-from members.services.payments import order_create
+from members.services.payments import order_create, order_mark_paid
 from society.models import OutgoingEmail
 from tests.factories import UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
@@ -166,3 +166,77 @@ def test_return_page_is_honest_about_payment(client, order):
 def test_webhook_is_off_without_stripe_keys(client, order, settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
     assert deliver(client, completed_event(order)).status_code == 404
+
+
+def event_with(order, **changes):
+    """A completed-checkout event with top-level keys replaced (None removes the key)."""
+    event = json.loads(completed_event(order))
+    for key, value in changes.items():
+        event.pop(key) if value is None else event.__setitem__(key, value)
+    return json.dumps(event)
+
+
+def session_with(order, **changes):
+    event = json.loads(completed_event(order))
+    event["data"]["object"].update(changes)
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        lambda order: "[]",
+        lambda order: "{}",
+        lambda order: "null",
+        lambda order: '"evt_1"',
+        lambda order: "42",
+        lambda order: event_with(order, id=None),
+        lambda order: event_with(order, id=""),
+        lambda order: event_with(order, id=["evt_1"]),
+        lambda order: event_with(order, id="evt_\u0000"),
+        lambda order: event_with(order, id="e" * 256),
+        lambda order: event_with(order, type=None),
+        lambda order: event_with(order, type={"a": 1}),
+        lambda order: event_with(order, data=None),
+        lambda order: event_with(order, data=[]),
+        lambda order: event_with(order, data={}),
+        lambda order: event_with(order, data={"object": None}),
+        lambda order: event_with(order, data={"object": []}),
+        lambda order: event_with(order, created=None),
+        lambda order: event_with(order, created="yesterday"),
+        lambda order: event_with(order, created=99999999999999999999),
+        lambda order: session_with(order, id=None),
+        lambda order: session_with(order, id="cs_\u0000"),
+        lambda order: session_with(order, metadata=[], client_reference_id={"number": order.number}),
+        lambda order: session_with(order, metadata={"order_number": ["x"]}),
+        lambda order: session_with(order, metadata={"order_number": "\u0000"}),
+        lambda order: session_with(order, payment_intent={"id": "pi_1"}),
+        lambda order: session_with(order, payment_intent="p" * 256),
+    ],
+)
+def test_a_signed_body_that_is_not_a_usable_event_is_rejected_and_writes_nothing(client, order, payload):
+    response = deliver(client, payload(order))
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not StripeEvent.objects.exists()
+    assert not Term.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "charge",
+    [{"payment_intent": None}, {"payment_intent": ["pi_1"]}, {"payment_intent": "pi_\u0000"}, {"id": None}],
+)
+def test_a_refund_event_without_a_usable_charge_is_rejected_and_writes_nothing(client, order, charge):
+    order_mark_paid(order=order, provider_reference="cs_test_paid", payment_intent="pi_1")
+    event = {
+        "id": "evt_refund",
+        "type": "charge.refunded",
+        "created": int(time.time()),
+        "data": {"object": {"id": "ch_1", "payment_intent": "pi_1", "refunded": True, **charge}},
+    }
+    assert deliver(client, json.dumps(event)).status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert not StripeEvent.objects.exists()

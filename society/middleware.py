@@ -1,0 +1,53 @@
+"""One guard for every view: text that cannot be text never reaches a form, a filter or the database."""
+
+from urllib.parse import unquote_to_bytes
+
+from django.shortcuts import render
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _is_text(raw: bytes) -> bool:
+    """Valid UTF-8 without a NUL byte: PostgreSQL refuses NUL in any text value (a 500 deep inside a query),
+    and Django would quietly turn invalid UTF-8 into U+FFFD, so a value would differ from what was sent."""
+    try:
+        return "\x00" not in raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+
+
+def _wsgi_bytes(value: str) -> bytes:
+    # WSGI hands over the raw bytes of the path and query string as ISO-8859-1 text; ASGI hands over real text.
+    try:
+        return value.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+
+
+def is_malformed(request) -> bool:
+    # Django has already re-percent-encoded invalid UTF-8 in the path ("/%FF/"); decoding once more finds it
+    # (and a literal "%25FF", which no URL of the site contains either).
+    path = unquote_to_bytes(request.path_info)
+    query = unquote_to_bytes(_wsgi_bytes(request.META.get("QUERY_STRING", "")).replace(b"+", b" "))
+    if not (_is_text(path) and _is_text(query)):
+        return True
+    content_type = request.content_type or ""
+    if request.method != "POST" or content_type not in FORM_CONTENT_TYPES:
+        return False  # JSON bodies (Stripe's webhook) are parsed, checked and refused by their own views
+    if content_type == "application/x-www-form-urlencoded":
+        return not _is_text(unquote_to_bytes(request.body.replace(b"+", b" ")))
+    # Multipart fields arrive decoded (invalid UTF-8 already replaced); a NUL byte still shows.
+    return any("\x00" in key or "\x00" in value for key, values in request.POST.lists() for value in values)
+
+
+class MalformedInputMiddleware:
+    """Answer 400 with a page that says why, before any view runs, when the path, the query string or a form
+    field holds a NUL byte or invalid UTF-8. Nothing is read from or written to the database for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_malformed(request):
+            return render(request, "society/malformed_request.html", status=400)
+        return self.get_response(request)
