@@ -1,15 +1,20 @@
-"""The row locks of the order and payment services, proved by racing real transactions (tests/concurrency.py).
+"""The locks and constraints of orders, payments and reminders, proved by racing real transactions.
 
-Each race stops every thread right after the read its lock keeps stable, so each test fails when that lock
-is removed: duplicate order numbers, two pending orders, or overlapping terms."""
+Each race (tests/concurrency.py) stops every thread right after the read its lock keeps stable, so each
+test fails when that lock is removed: duplicate order numbers, two pending orders, overlapping terms, or a
+reminder queued twice."""
 
 import datetime
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 
-from members.models import Membership, Order, OrderStatus, PaymentProvider, Term
+from members.models import Membership, Order, OrderStatus, PaymentProvider, ReminderDelivery, ReminderRule, Term
+from members.reminder_defaults import DEFAULT_RULES
 from members.services.payments import order_create, order_mark_paid
+from members.services.reminders import renewal_reminders_send
+from society.models import OutgoingEmail
 from tests.concurrency import errors_of, race
 from tests.factories import TermFactory, UserFactory, price_matrix
 
@@ -92,3 +97,39 @@ def test_two_orders_of_one_membership_paid_at_once_chain_consecutive_terms(full,
     paid = Term.objects.filter(order__isnull=False).order_by("start").values_list("start", "end")
     assert list(paid) == [(D(2027, 1, 1), D(2027, 12, 31)), (D(2028, 1, 1), D(2028, 12, 31))]
     assert Membership.objects.get(user=member).current_end == D(2028, 12, 31)
+
+
+@pytest.fixture
+def reminder_rules():
+    # Created here: transactional tests flush the rows the data migration wrote.
+    return [ReminderRule.objects.get_or_create(offset_days=r["offset_days"], defaults=r)[0] for r in DEFAULT_RULES]
+
+
+def reads_the_due_reminders(sql: str) -> bool:
+    return sql.startswith("SELECT") and 'FROM "members_term"' in sql and "members_reminderdelivery" in sql
+
+
+def test_two_reminder_runs_at_once_queue_each_reminder_once(reminder_rules, frozen):
+    term = TermFactory(end=D(2026, 12, 25))  # 30 days after NOW: the 30-day reminder is due
+
+    outcomes = race(renewal_reminders_send, renewal_reminders_send, decides=reads_the_due_reminders)
+
+    assert errors_of(outcomes) == []
+    assert sorted(outcome.result.total for outcome in outcomes) == [0, 1]
+    assert list(ReminderDelivery.objects.values_list("term", "rule__offset_days")) == [(term.pk, -30)]
+    assert OutgoingEmail.objects.filter(kind="reminder").count() == 1
+
+
+def test_the_database_refuses_a_second_delivery_of_one_rule_for_one_term(reminder_rules, frozen):
+    TermFactory(end=D(2026, 12, 25))
+    renewal_reminders_send()
+    delivered = ReminderDelivery.objects.select_related("email").get()
+    # Whatever path writes it (a code change that loses the "not yet delivered" filter, a script), a
+    # second delivery with an email of its own must not exist: that would be a second reminder.
+    duplicate_email = OutgoingEmail.objects.create(
+        to=delivered.email.to, subject="Again", text_body="Again", kind="reminder", idempotency_key="another"
+    )
+    with pytest.raises(IntegrityError, match="reminderdelivery_once_per_term_rule"), transaction.atomic():
+        ReminderDelivery.objects.create(
+            membership=delivered.membership, term=delivered.term, rule=delivered.rule, email=duplicate_email
+        )
