@@ -133,3 +133,40 @@ def test_the_database_refuses_a_second_delivery_of_one_rule_for_one_term(reminde
         ReminderDelivery.objects.create(
             membership=delivered.membership, term=delivered.term, rule=delivered.rule, email=duplicate_email
         )
+
+
+# --- Terms of one membership never overlap, whatever writes them -----------------------------------------
+
+
+def counting_term(membership, start, end):
+    return Term.objects.create(
+        membership=membership, membership_type=membership.terms.first().membership_type, start=start, end=end
+    )
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_term_overlapping_another_by_one_day():
+    first = TermFactory(start=D(2026, 1, 1), end=D(2026, 12, 31))
+    with pytest.raises(IntegrityError, match="term_counting_terms_never_overlap"), transaction.atomic():
+        counting_term(first.membership, D(2026, 12, 31), D(2027, 12, 30))  # the end day is part of the term
+    with pytest.raises(IntegrityError, match="term_counting_terms_never_overlap"), transaction.atomic():
+        counting_term(first.membership, D(2025, 6, 1), D(2027, 6, 1))  # around it
+    follower = counting_term(first.membership, D(2027, 1, 1), D(2027, 12, 31))
+    with pytest.raises(IntegrityError, match="term_counting_terms_never_overlap"), transaction.atomic():
+        Term.objects.filter(pk=follower.pk).update(start=D(2026, 12, 1))
+    assert list(first.membership.terms.values_list("start", "end")) == [
+        (D(2026, 1, 1), D(2026, 12, 31)),
+        (D(2027, 1, 1), D(2027, 12, 31)),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_voided_term_may_lie_under_its_replacement_and_other_members_are_independent():
+    refunded = TermFactory(start=D(2026, 1, 1), end=D(2026, 12, 31))
+    Term.objects.filter(pk=refunded.pk).update(voided_at=NOW, void_reason="Refunded")
+    replacement = counting_term(refunded.membership, D(2026, 3, 1), D(2027, 2, 28))
+    TermFactory(membership_type=replacement.membership_type, start=D(2026, 3, 1), end=D(2027, 2, 28))
+    # Un-voiding the refunded term would make two counting terms overlap.
+    with pytest.raises(IntegrityError, match="term_counting_terms_never_overlap"), transaction.atomic():
+        Term.objects.filter(pk=refunded.pk).update(voided_at=None, void_reason="")
+    assert Term.objects.counting().count() == 2
