@@ -5,9 +5,11 @@ test fails when that lock is removed: duplicate order numbers, two pending order
 reminder queued twice."""
 
 import datetime
+import io
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from members.models import Membership, Order, OrderStatus, PaymentProvider, ReminderDelivery, ReminderRule, Term
@@ -170,3 +172,21 @@ def test_a_voided_term_may_lie_under_its_replacement_and_other_members_are_indep
     with pytest.raises(IntegrityError, match="term_counting_terms_never_overlap"), transaction.atomic():
         Term.objects.filter(pk=refunded.pk).update(voided_at=None, void_reason="")
     assert Term.objects.counting().count() == 2
+
+
+@pytest.mark.django_db
+def test_an_imported_term_continues_a_shorter_existing_term_instead_of_overlapping_it(tmp_path):
+    full = price_matrix("Full")["Full"]
+    member = UserFactory(email="ana@example.org", country="BR")
+    TermFactory(membership=Membership.objects.create(user=member), membership_type=full, end=D(2026, 6, 30))
+    path = tmp_path / "members.csv"
+    path.write_text(
+        "email,full name,country,institution,type,term end date,ORCID\n"
+        "ana@example.org,Ana Souza,BR,USP,Full,2026-12-31,\n",
+        encoding="utf-8",
+    )
+    call_command("import_members", str(path), stdout=io.StringIO())
+    assert list(member.membership.terms.values_list("start", "end")) == [
+        (D(2025, 7, 1), D(2026, 6, 30)),
+        (D(2026, 7, 1), D(2026, 12, 31)),
+    ]
