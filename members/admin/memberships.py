@@ -128,6 +128,10 @@ class TermInline(RecordInline):
     fields = ["start", "end", "membership_type", "order", "created_at", "voided_at", "void_reason"]
     ordering = ["-end"]
 
+    def get_queryset(self, request):
+        # The row's own title (str(term)) names the member; type and order are columns.
+        return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
+
 
 class _Echo:
     """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
@@ -313,6 +317,9 @@ class MembershipAdmin(SimpleHistoryAdmin):
 class PriceInline(admin.TabularInline):
     model = Price
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership_type")  # str(price) names the type
 
 
 @admin.register(MembershipType)
