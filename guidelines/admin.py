@@ -3,6 +3,7 @@ in the database. Actions and saves go through the same services as everything el
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect
@@ -43,6 +44,21 @@ class ProvisionAdmin(admin.ModelAdmin):
         return False  # provisions are identities cited from published editions; never deleted
 
 
+class LoadedAutocompleteSelect(AutocompleteSelect):
+    """Shows the selected provision from the row's own instance (select_related by the inline), where
+    Django's widget asks the database once per field of every row: 600 queries for 300 provisions."""
+
+    loaded = None
+
+    def optgroups(self, name, value, attr=None):
+        if self.loaded is None or [str(v) for v in value if v] != [str(self.loaded.pk)]:
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        label = self.choices.field.label_from_instance(self.loaded)
+        options.append(self.create_option(name, self.loaded.pk, label, {str(self.loaded.pk)}, len(options)))
+        return [(None, options, 0)]
+
+
 class ProvisionVersionForm(forms.ModelForm):
     class Meta:
         model = ProvisionVersion
@@ -53,6 +69,10 @@ class ProvisionVersionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["provision"].required = False
         self.fields["provision"].help_text = _("Leave empty to add a new provision.")
+        for name in ("provision", "parent"):
+            widget = getattr(self.fields[name].widget, "widget", None)  # inside the admin's related wrapper
+            if isinstance(widget, LoadedAutocompleteSelect) and getattr(self.instance, f"{name}_id"):
+                widget.loaded = getattr(self.instance, name)
 
 
 class ProvisionVersionInline(admin.StackedInline):
@@ -77,6 +97,11 @@ class ProvisionVersionInline(admin.StackedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("provision", "parent")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = LoadedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ImportForm(forms.Form):
@@ -118,6 +143,11 @@ class EditionAdmin(HistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(version_count=Count("versions"))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "translation_of":  # each option's label, str(edition), names its guideline
+            kwargs["queryset"] = Edition.objects.select_related("guideline")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("provisions"), ordering="version_count")
     def provision_count(self, obj):

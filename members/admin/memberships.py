@@ -130,6 +130,10 @@ class TermInline(RecordInline):
     fields = ["start", "end", "membership_type", "order", "created_at", "voided_at", "void_reason"]
     ordering = ["-end"]
 
+    def get_queryset(self, request):
+        # The row's own title (str(term)) names the member; type and order are columns.
+        return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
+
 
 CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
 
@@ -303,6 +307,9 @@ class MembershipAdmin(HistoryAdmin):
 class PriceInline(admin.TabularInline):
     model = Price
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership_type")  # str(price) names the type
 
 
 @admin.register(MembershipType)

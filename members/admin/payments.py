@@ -17,6 +17,9 @@ class OrderInline(RecordInline):
     model = Order
     fields = ["number_link", "created_at", "membership_type", "amount", "currency", "status", "provider", "paid_at"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership_type")
+
     @admin.display(description=_("number"))
     def number_link(self, order):
         return format_html('<a href="{}">{}</a>', reverse("admin:members_order_change", args=[order.pk]), order.number)
@@ -139,6 +142,7 @@ class OrderAdmin(HistoryAdmin):
 class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "received_at", "processed_at", "order"]
     list_filter = ["type"]
+    list_select_related = ["order"]  # nullable, so the admin's automatic select_related skips it
     search_fields = ["event_id", "order__number"]
     readonly_fields = ["event_id", "type", "received_at", "processed_at", "order"]
 

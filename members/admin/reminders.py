@@ -103,7 +103,10 @@ class ReminderDeliveryInline(DeliveryEmailColumns, RecordInline):
     fields = ["rule", "term", "created_at", "email_status", "email_sent_at", "email_error"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("rule", "term", "email")
+        # str(delivery) and str(term) name the member.
+        return (
+            super().get_queryset(request).select_related("rule", "term__membership__user", "email", "membership__user")
+        )
 
     @admin.display(description=_("last error"))
     def email_error(self, obj):

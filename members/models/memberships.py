@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeBoundary, RangeOperators
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Func, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -228,6 +230,13 @@ class Membership(models.Model):
         )
 
 
+class DateRange(Func):
+    """Postgres `daterange(start, end, bounds)`, for constraints over a span of days."""
+
+    function = "DATERANGE"
+    output_field = DateRangeField()
+
+
 class TermQuerySet(models.QuerySet):
     def counting(self):
         """Terms that count: a term voided by a refund stays as history but gives no membership."""
@@ -258,6 +267,18 @@ class Term(models.Model):
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="term_end_not_before_start"),
             models.CheckConstraint(
                 condition=Q(voided_at__isnull=True) | ~Q(void_reason=""), name="term_void_has_reason"
+            ),
+            # Two terms that count can never cover the same day of one membership, whichever path writes
+            # them (services, imports, admin, raw SQL). `end` is inclusive, hence "[]": Postgres stores
+            # it as [start, end + 1), so a term ending 31 December and the next starting 1 January touch
+            # without overlapping. A voided (refunded) term is history and may lie under its replacement.
+            ExclusionConstraint(
+                name="term_counting_terms_never_overlap",
+                expressions=[
+                    ("membership", RangeOperators.EQUAL),
+                    (DateRange("start", "end", RangeBoundary(inclusive_upper=True)), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(voided_at__isnull=True),
             ),
         ]
         indexes = [models.Index(fields=["membership", "-end"], name="term_membership_end")]

@@ -269,9 +269,14 @@ def import_apply(*, rows: list[tuple[int, dict]]) -> dict[str, int]:
             user.save()
             created_users += 1
         membership, _created = Membership.objects.get_or_create(user=user)
-        if not Term.objects.counting().filter(membership=membership, end__gte=row.end).exists():
+        # current_end is the latest counting term's end (a trigger keeps it), fresh from get_or_create.
+        last_end = membership.current_end
+        if last_end is None or last_end < row.end:
             membership_type = types[row.type_slug]
             start = row.end - relativedelta(months=membership_type.term_months) + datetime.timedelta(days=1)
+            if last_end is not None and start <= last_end:
+                # Terms never overlap (term_counting_terms_never_overlap): continue the member's term.
+                start = last_end + datetime.timedelta(days=1)
             Term.objects.create(membership=membership, membership_type=membership_type, start=start, end=row.end)
             created_terms += 1
     return {"rows": len(good), "created_users": created_users, "created_terms": created_terms}
