@@ -43,8 +43,9 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def due_for_requeue(self, now):
         """Queued rows whose send task may be lost, or whose retry time has come.
 
-        `queued_at` is cleared when a try fails transiently (no task is in flight any more), so such
-        rows come back as soon as `next_attempt_at` passes; rows with a task in flight wait 15 minutes.
+        `queued_at` is cleared when no task is in flight any more (a try failed transiently, or publishing
+        the task failed), so such rows come back at the next sweep once `next_attempt_at` passes; rows with
+        a task in flight wait 15 minutes. Rows being sent (`sending`) come back when their lease expires.
         """
         return self.queued().filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
