@@ -4,7 +4,8 @@ from society.services.mail import SEND_TASK, outbox_requeue_due, outgoing_email_
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-send leaves the message in Redis to be
-# redelivered; the row lock and status check in the service make the redelivery a no-op once sent.
+# redelivered; the service claims only queued rows, so a redelivery is a no-op once the row is claimed
+# or sent. The hard time limit stays well inside the claim's lease (society.models.mail.LEASE).
 # Retries are not Celery retries with a countdown (a long countdown in Redis is redelivered after
 # the visibility timeout, i.e. duplicated): the service records next_attempt_at and the sweeper
 # queues the row again when that time comes.

@@ -56,6 +56,9 @@ class RecordingHandler:
         self.reject_recipients = False
         self.hold = None  # (arrived, release) events: stall the next DATA until released
         self.hold_keeps_message = False  # after the stall: accept (True) or act as a dropped sender
+        # Keep the message before the stall, as a server that has queued it but not yet replied: the
+        # copy survives even if the sender dies during the stall (which cancels this handler).
+        self.hold_after_accepting = False
 
     def answer_451(self, times: int):
         self.transient_failures = times
@@ -74,8 +77,12 @@ class RecordingHandler:
         if self.hold:
             arrived, release = self.hold
             self.hold = None
+            if self.hold_after_accepting:
+                self._keep(envelope)
             arrived.set()
             await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
+            if self.hold_after_accepting:
+                return "250 2.0.0 Ok: queued"
             if not self.hold_keeps_message:
                 # The sender went away before we answered: a real server would not deliver this.
                 return "451 4.4.2 Connection dropped"
@@ -83,11 +90,13 @@ class RecordingHandler:
             if self.transient_failures:
                 self.transient_failures -= 1
                 return "451 4.3.0 Temporary failure, try again later"
-            message = email.message_from_bytes(
-                envelope.original_content or envelope.content, policy=email.policy.default
-            )
-            self.messages.append(message)
+        self._keep(envelope)
         return "250 2.0.0 Ok: queued"
+
+    def _keep(self, envelope):
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
 
     def recipients(self) -> Counter:
         with self.lock:
@@ -196,7 +205,7 @@ def new_queue_name() -> str:
 class WorkerProcess:
     """`celery worker` as a separate process (so it can be SIGKILLed), on the test database."""
 
-    def __init__(self, *, broker_url: str, queue: str, database_name: str, smtp_port: int):
+    def __init__(self, *, broker_url: str, queue: str, database_name: str, smtp_port: int, application_name=""):
         self.args = [
             str(ROOT / ".venv/bin/celery"),
             "-A",
@@ -215,7 +224,9 @@ class WorkerProcess:
             "DJANGO_SETTINGS_MODULE": "society.settings.local",
             "DEBUG": "false",
             "SECRET_KEY": "worker-process-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
+            # application_name lets a test find (and terminate) this worker's database connections only.
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}"
+            + (f"?application_name={application_name}" if application_name else ""),
             "REDIS_URL": broker_url,
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "OUTBOX_RETRY_BASE_SECONDS": "0",

@@ -28,6 +28,8 @@ class OutgoingEmailAdmin(BoundedChangeListMixin, admin.ModelAdmin):
         "created_at",
         "queued_at",
         "next_attempt_at",
+        "claimed_by",
+        "lease_expires_at",
         "sent_at",
         "text_body",
         "html_body",

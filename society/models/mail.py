@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 # A row queued this long ago without being sent is presumed lost (Redis down, worker killed).
 REQUEUE_AFTER = timedelta(minutes=15)
+# How long a worker owns a row it claimed for sending. Longer than the send task's hard time limit
+# (society/tasks.py) plus the retries of recording the result, so a live worker never loses its claim;
+# a lease that runs out means the worker died, and the sweeper queues the row again.
+LEASE = timedelta(minutes=5)
 
 
 def new_message_id() -> str:
@@ -20,6 +24,7 @@ def new_message_id() -> str:
 
 class OutgoingEmailStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
 
@@ -31,11 +36,16 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def failed(self):
         return self.filter(status=OutgoingEmailStatus.FAILED)
 
+    def lease_expired(self, now):
+        """Rows claimed by a worker that never reported back (killed, or cut off from the database for good)."""
+        return self.filter(status=OutgoingEmailStatus.SENDING, lease_expires_at__lte=now)
+
     def due_for_requeue(self, now):
         """Queued rows whose send task may be lost, or whose retry time has come.
 
-        `queued_at` is cleared when a try fails transiently (no task is in flight any more), so such
-        rows come back as soon as `next_attempt_at` passes; rows with a task in flight wait 15 minutes.
+        `queued_at` is cleared when no task is in flight any more (a try failed transiently, or publishing
+        the task failed), so such rows come back at the next sweep once `next_attempt_at` passes; rows with
+        a task in flight wait 15 minutes. Rows being sent (`sending`) come back when their lease expires.
         """
         return self.queued().filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
@@ -66,6 +76,9 @@ class OutgoingEmail(models.Model):
     queued_at = models.DateTimeField(_("task queued"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Who claimed the row for sending ("host:pid:claim"), kept after sending for the record.
+    claimed_by = models.CharField(_("claimed by"), max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(_("claim expires"), null=True, blank=True)
 
     objects = OutgoingEmailQuerySet.as_manager()
 
@@ -83,6 +96,12 @@ class OutgoingEmail(models.Model):
                 condition=~Q(status=OutgoingEmailStatus.SENT) | Q(sent_at__isnull=False),
                 name="outgoing_email_sent_has_sent_at",
             ),
+            # Exactly the rows being sent carry a lease, so the sweeper can always tell a lost send.
+            models.CheckConstraint(
+                condition=Q(status=OutgoingEmailStatus.SENDING, lease_expires_at__isnull=False)
+                | (~Q(status=OutgoingEmailStatus.SENDING) & Q(lease_expires_at__isnull=True)),
+                name="outgoing_email_sending_has_lease",
+            ),
         ]
         indexes = [
             # The sweeper's scan every five minutes only ever looks at queued rows.
@@ -90,6 +109,11 @@ class OutgoingEmail(models.Model):
                 fields=["next_attempt_at", "queued_at"],
                 condition=Q(status=OutgoingEmailStatus.QUEUED),
                 name="outgoing_email_queued_idx",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status=OutgoingEmailStatus.SENDING),
+                name="outgoing_email_sending_idx",
             ),
             models.Index(fields=["status", "-created_at"], name="outgoing_email_status_idx"),
         ]

@@ -1,26 +1,36 @@
-"""The email outbox, for every app: enqueue (in the caller's transaction), send (one row, locked), requeue.
+"""The email outbox, for every app: enqueue (in the caller's transaction), send (claim, talk SMTP, record),
+requeue.
 
-Delivery is at-least-once from Celery's side (acks_late, redelivery, the sweeper) and made
-exactly-once here: the send locks the row and does nothing unless it is still queued. The one
-window left is a worker dying after the SMTP server accepted the message and before the row is
-committed as sent; the retry then carries the same Message-ID, so clients can fold the duplicate.
+Delivery is at-least-once from Celery's side (acks_late, redelivery, the sweeper) and made exactly-once
+here: a send first claims the row in a short transaction (status `sending`, a lease, the claimant's
+name), talks to the SMTP server with no transaction open, then records the result in a new transaction,
+reconnecting to the database if the connection was lost meanwhile. Only a queued row can be claimed, so
+a duplicate task does nothing. The one window left is a worker dying between the server's acceptance
+and the recording of it: its lease runs out, the sweeper queues the row again and the copy carries the
+same Message-ID, so receiving servers and clients can fold it.
 """
 
 import logging
+import os
 import random
 import smtplib
-from collections.abc import Iterable
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import partial
 
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError as BrokerError
 
 from society.models import OutgoingEmail, OutgoingEmailStatus
+from society.models.mail import LEASE
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +39,11 @@ SWEEP_BATCH = 5000
 # The send task (society/tasks.py), published by name: the task calls this module, so this module
 # does not import the task.
 SEND_TASK = "society.tasks.send_outgoing_email"
+# Tries of one short write (claim or result) when the database connection drops: about 3 s of waits
+# in all, enough for a terminated connection or a failover, far inside the lease.
+WRITE_TRIES = 5
+WRITE_FIRST_WAIT = 0.2
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -45,14 +60,31 @@ def outbox_publish(email_ids: Iterable[int]) -> bool:
     email_ids = list(email_ids)
     if not email_ids:
         return True
+    published = 0
     try:
+        # Bounded by CELERY_TASK_PUBLISH_RETRY_POLICY and the broker's socket timeouts (settings): one
+        # quick retry, never a retry loop inside a web request.
         with current_app.producer_or_acquire() as producer:
             for email_id in email_ids:
-                current_app.send_task(SEND_TASK, args=[email_id], producer=producer, retry=False)
+                current_app.send_task(SEND_TASK, args=[email_id], producer=producer)
+                published += 1
     except (BrokerError, OSError) as exc:
-        logger.warning("Broker unreachable, %d email(s) left for the sweeper: %s", len(email_ids), exc)
+        unpublished = email_ids[published:]
+        logger.warning("Broker unreachable, %d email(s) left for the sweeper: %s", len(unpublished), exc)
+        _forget_queued(unpublished)
         return False
     return True
+
+
+def _forget_queued(email_ids: list[int]) -> None:
+    """No task is in flight for these rows: clear their "task queued" time so that the first sweep after
+    the broker returns queues them, instead of waiting REQUEUE_AFTER for a task that never was."""
+    try:
+        OutgoingEmail.objects.filter(pk__in=email_ids, status=OutgoingEmailStatus.QUEUED).update(queued_at=None)
+    except DatabaseError as exc:
+        # Called after commit, possibly in a web request: the rows are safe either way (the sweeper
+        # takes them after REQUEUE_AFTER), so this must not turn into an error page.
+        logger.warning("Could not mark %d email(s) as unqueued: %s", len(email_ids), exc)
 
 
 def email_enqueue(
@@ -133,44 +165,102 @@ def _build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     return message
 
 
+def _write_with_reconnect(write: Callable[[], object]) -> object:
+    """Run `write` in a short transaction; if the database connection is lost, close it and try again
+    on a fresh one. An SMTP conversation can outlast a connection (a restart, a failover, a terminated
+    backend), and losing the record that a message went out means sending it twice."""
+    for attempt in range(1, WRITE_TRIES):
+        try:
+            with transaction.atomic():
+                return write()
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block:
+                raise  # inside a caller's transaction there is nothing to reconnect
+            logger.warning("Database connection lost (try %d of %d), reconnecting: %s", attempt, WRITE_TRIES, exc)
+            connection.close()
+            time.sleep(WRITE_FIRST_WAIT * 2 ** (attempt - 1))
+    with transaction.atomic():
+        return write()
+
+
+def _claim(*, email_id: int, claim: str) -> OutgoingEmail | None:
+    email = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
+    if email is None:
+        return None
+    if email.status == OutgoingEmailStatus.SENDING and email.claimed_by == claim:
+        return email  # our own claim, committed although the reply to COMMIT was lost
+    now = timezone.now()
+    if email.status != OutgoingEmailStatus.QUEUED or (email.next_attempt_at and email.next_attempt_at > now):
+        return None
+    email.status = OutgoingEmailStatus.SENDING
+    email.attempts += 1
+    email.claimed_by = claim
+    email.lease_expires_at = now + LEASE
+    email.queued_at = None  # the task is running: no task is in flight any more
+    email.save(update_fields=["status", "attempts", "claimed_by", "lease_expires_at", "queued_at"])
+    return email
+
+
+def _record_sent(*, email_id: int) -> int:
+    # Queued too: if this worker was so slow that its lease ran out and the sweeper re-queued the row,
+    # the message has still gone out, and saying so now stops the second copy.
+    return OutgoingEmail.objects.filter(
+        pk=email_id, status__in=[OutgoingEmailStatus.SENDING, OutgoingEmailStatus.QUEUED]
+    ).update(
+        status=OutgoingEmailStatus.SENT,
+        sent_at=timezone.now(),
+        lease_expires_at=None,
+        next_attempt_at=None,
+        last_error="",
+    )
+
+
+def _record_failure(*, email: OutgoingEmail, claim: str, exc: Exception) -> OutgoingEmailStatus | None:
+    last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if _is_permanent(exc) or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        status, next_attempt_at = OutgoingEmailStatus.FAILED, None
+        logger.warning("Email %s failed after %d attempt(s): %s", email.pk, email.attempts, last_error)
+    else:
+        # The sweeper owns the retry (queued_at stays empty: no task is in flight).
+        status, next_attempt_at = OutgoingEmailStatus.QUEUED, timezone.now() + retry_delay(email.attempts)
+        logger.info("Email %s will be retried at %s: %s", email.pk, next_attempt_at, last_error)
+    updated = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmailStatus.SENDING, claimed_by=claim).update(
+        status=status, next_attempt_at=next_attempt_at, last_error=last_error, lease_expires_at=None
+    )
+    return status if updated else None
+
+
 def outgoing_email_send(*, email_id: int) -> OutgoingEmailStatus | None:
     """Send one queued email, at most once. Returns the new status, or None when there was nothing
-    to do (already sent or failed, locked by another worker, not due yet, deleted)."""
-    with transaction.atomic():
-        # The lock is held through the SMTP conversation: a duplicate task for the same row (a
-        # redelivery, a sweeper requeue) skips it instead of sending in parallel.
-        email = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-        if email is None or email.status != OutgoingEmailStatus.QUEUED:
-            return None
-        now = timezone.now()
-        if email.next_attempt_at and email.next_attempt_at > now:
-            return None
-        email.attempts += 1
-        try:
-            _build_message(email).send(fail_silently=False)
-        except Exception as exc:
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            email.queued_at = None  # no task in flight any more: the sweeper owns the retry
-            if _is_permanent(exc) or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                email.status = OutgoingEmailStatus.FAILED
-                email.next_attempt_at = None
-                logger.warning("Email %s failed after %d attempt(s): %s", email.pk, email.attempts, email.last_error)
-            else:
-                email.next_attempt_at = now + retry_delay(email.attempts)
-                logger.info("Email %s will be retried at %s: %s", email.pk, email.next_attempt_at, email.last_error)
-        else:
-            email.status = OutgoingEmailStatus.SENT
-            email.sent_at = timezone.now()
-            email.next_attempt_at = None
-            email.last_error = ""
-        email.save(update_fields=["attempts", "status", "sent_at", "last_error", "queued_at", "next_attempt_at"])
-        return email.status
+    to do (already sent, failed or being sent by another worker, not due yet, deleted).
+
+    No transaction is open during the SMTP conversation: the claim (status `sending` with a lease) is
+    what keeps a second worker away, not a row lock."""
+    claim = f"{WORKER_NAME}:{uuid.uuid4().hex[:8]}"
+    email = _write_with_reconnect(partial(_claim, email_id=email_id, claim=claim))
+    if email is None:
+        return None
+    try:
+        _build_message(email).send(fail_silently=False)
+    except Exception as exc:
+        return _write_with_reconnect(partial(_record_failure, email=email, claim=claim, exc=exc))
+    _write_with_reconnect(partial(_record_sent, email_id=email.pk))
+    return OutgoingEmailStatus.SENT
 
 
 def outbox_requeue_due(*, now=None, limit: int = SWEEP_BATCH) -> int:
-    """Queue again the rows whose task may be lost or whose retry is due. Returns how many."""
+    """Queue again the rows whose task may be lost, whose retry is due, or whose sending worker's lease
+    ran out. Returns how many rows were queued."""
     now = now or timezone.now()
     with transaction.atomic():
+        # A worker that claimed a row and never reported back may or may not have handed the message
+        # to the server: sending again risks a copy (with the same Message-ID), not sending loses it.
+        expired = OutgoingEmail.objects.lease_expired(now)
+        lost = "Worker lost while sending (claim expired); it may have been delivered."
+        expired.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
+            status=OutgoingEmailStatus.FAILED, lease_expires_at=None, last_error=lost
+        )
+        expired.update(status=OutgoingEmailStatus.QUEUED, lease_expires_at=None, queued_at=None, last_error=lost)
         ids = list(
             OutgoingEmail.objects.due_for_requeue(now)
             .order_by("created_at")

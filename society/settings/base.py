@@ -104,12 +104,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Django cache ---------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A cache error is a miss (society/cache.py). A local Redis answers in a millisecond: half a second
+# is already an outage, and a page must not wait longer than that for an optimisation.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "society.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "society",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
@@ -152,6 +154,10 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 # allauth's default rate limits stay on (listed here to be visible); they count in the Redis cache
 # shared by every web process, and an exceeded limit answers with templates/429.html.
+# While Redis is down they fail open: members and staff can still sign in and sign up. Failing closed
+# would turn every Redis blip into an outage of the whole member area (and lock staff out of the admin
+# they need to act), while failing open only lifts a per-IP throttle for the minutes of an outage that
+# /healthz/ reports (broker: down); passwords are validated for strength and staff also need TOTP.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/300s/key",
@@ -238,7 +244,20 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Tasks are published from web requests (after commit). With Redis down a publish must fail at once
+# and leave the outbox row for the sweeper, not hold the page: one quick retry (a pooled connection may
+# be stale after a Redis restart) and short socket timeouts, instead of kombu's default of retrying
+# for several seconds. The worker's own reconnection loop is separate (broker_connection_max_retries).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {

@@ -171,7 +171,7 @@ def test_a_second_send_while_the_first_is_talking_to_the_server_does_nothing(tra
     first.start()
     try:
         assert arrived.wait(10)
-        # The first send holds the row lock through the SMTP conversation: the second skips the row.
+        # The first send has claimed the row (status "sending") before talking SMTP: the second skips it.
         assert outgoing_email_send(email_id=email.pk) is None
     finally:
         release.set()
@@ -216,6 +216,7 @@ def test_sweeper_requeues_lost_and_due_rows_only(django_capture_on_commit_callba
     assert len(callbacks) == 1
 
 
+@pytest.mark.django_db
 def test_publishing_to_an_unreachable_broker_returns_instead_of_raising(caplog):
     app = make_test_app("redis://127.0.0.1:1/0", new_queue_name())
     with current_celery_app(app):
@@ -246,8 +247,11 @@ def test_smtp_down_for_the_whole_run_keeps_rows_queued_then_sweeper_sends_each_o
     smtp_server.stop()
     with transaction.atomic():
         emails = [enqueue(n) for n in range(5)]
-    wait_for(lambda: OutgoingEmail.objects.filter(attempts__gte=1).count() == 5, message="every row to meet the outage")
-    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {OutgoingEmailStatus.QUEUED}
+    # attempts counts at the claim: wait until every try has also recorded its failure.
+    wait_for(
+        lambda: OutgoingEmail.objects.filter(attempts__gte=1, status=OutgoingEmailStatus.QUEUED).count() == 5,
+        message="every row to meet the outage",
+    )
     assert "Connection" in OutgoingEmail.objects.first().last_error
 
     smtp_server.start()
