@@ -138,7 +138,7 @@ def edition_import_problems(*, data, guideline_slug: str = "") -> list[str]:
             continue
         uid = _check_string(problems, item, "uid", location, max_length=64)
         number = _check_string(problems, item, "number", location, max_length=30)
-        _check_string(problems, item, "heading", location, max_length=300)
+        _check_string(problems, item, "heading", location, required=False, max_length=300)
         _check_string(problems, item, "body", location, required=False, max_length=MAX_BODY_CHARS)
         _check_string(problems, item, "change_note", location, required=False, max_length=500)
         if item.get("kind", "section") not in ProvisionVersion.Kind.values:
@@ -219,7 +219,7 @@ def edition_import(*, data, guideline_slug: str = "", publish: bool = False) -> 
             edition=edition,
             provision=known[item["uid"]],
             number=item["number"],
-            heading=item["heading"],
+            heading=item.get("heading") or "",
             kind=item.get("kind") or ProvisionVersion.Kind.SECTION,
             parent=known[item["parent"]] if item.get("parent") else None,
             order=position * 10,
