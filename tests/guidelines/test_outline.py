@@ -5,6 +5,7 @@ say nothing reliable about depth ("Interpretation 1" sits at the top, "1002.2(a)
 """
 
 import re
+import uuid
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from guidelines import caching
 from guidelines.exchange import edition_import
 from guidelines.models import Edition, ProvisionVersion
 from guidelines.selectors import outline_depths
@@ -312,3 +314,22 @@ def test_admin_saves_a_headingless_provision_and_publishes_it(superuser_client):
     changelist = reverse("admin:guidelines_edition_changelist")
     superuser_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
     assert Edition.objects.get(pk=draft.pk).is_published
+
+
+def test_pages_cached_by_older_templates_are_not_served_after_a_render_version_bump(client, monkeypatch):
+    url = edition_import(data=regulation(), publish=True).get_absolute_url()
+    key = f"test:{uuid.uuid4()}"
+    monkeypatch.setattr(caching, "RENDER_VERSION", "1")
+    old_etag = client.get(url)["ETag"]
+    assert caching.cached_fragment(key, lambda: "h3 for everything") == "h3 for everything"
+    monkeypatch.setattr(caching, "RENDER_VERSION", "2")
+    assert client.get(url, headers={"if-none-match": old_etag}).status_code == 200
+    assert caching.cached_fragment(key, lambda: "levels from the tree") == "levels from the tree"
+
+
+def test_admin_finds_a_headingless_provision_by_its_number(superuser_client):
+    edition_import(data=regulation(), publish=True)
+    changelist = reverse("admin:guidelines_provision_changelist")
+    body = superuser_client.get(changelist, {"q": "1002.2(b)"}).content.decode()
+    assert ">p2b</a>" in body
+    assert ">p2a</a>" not in body
