@@ -37,7 +37,7 @@ PARAGRAPHS = [
         "**Account** means an extension of credit. When employed in relation to an "
         "account, the term *applicant* includes a person who is or may become contractually liable.",
     ),  # 1
-    ("p2a1", "1002.2(a)(1)", "", "p2a", "A first sub-paragraph about open-end credit accounts."),  # 2
+    ("p2a1", "1002.2(a)(1)", "  ", "p2a", "A first sub-paragraph about open-end credit accounts."),  # 2
     ("p2a1i", "1002.2(a)(1)(i)", "", "p2a1", "A second level about credit card plans in particular."),  # 3
     ("p2a1iA", "1002.2(a)(1)(i)(A)", "", "p2a1i", "A third level about plans offered by retailers."),  # 4
     ("p2a1iA1", "1002.2(a)(1)(i)(A)(1)", "", "p2a1iA", "A fourth level about store cards and their terms."),  # 5
@@ -165,6 +165,7 @@ def test_edition_page_lists_first_words_and_levels_follow_the_tree(client, regul
     # Past h6 a div carries the heading role and its level; nothing is an empty heading.
     assert '<div class="provision__heading" role="heading" aria-level="8" id="p-p2a1iA1a-h">' in body
     assert provisions["p2a"].text == f"1002.2(a) {ACCOUNT_LEAD}"
+    assert provisions["p2a1"].text == "1002.2(a)(1) A first sub-paragraph about open-end credit accounts."  # "  "
     # The contents: first words for a heading, indented by the same depth.
     assert (
         '<li class="toc__item toc__item--depth-1"><a href="#p-p2a"><span class="toc__number">1002.2(a)</span> '
