@@ -38,7 +38,7 @@ class ProvisionAdmin(admin.ModelAdmin):
     list_display = ["slug", "uid", "guideline"]
     list_filter = ["guideline"]
     list_select_related = ["guideline"]
-    search_fields = ["slug", "uid", "versions__heading"]
+    search_fields = ["slug", "uid", "versions__number", "versions__heading"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # provisions are identities cited from published editions; never deleted

@@ -19,11 +19,14 @@ from django.utils.http import http_date
 from django.utils.translation import get_language
 
 FRAGMENT_TIMEOUT = 60 * 60 * 24 * 7
+# Part of every fragment key and ETag: bump it when the markup of a cached page changes, or for a week after
+# a deploy readers get fragments (and 304s) rendered by the old templates. 2: heading levels from the tree.
+RENDER_VERSION = "2"
 
 
 def cached_fragment(key, render):
     """The cached HTML for `key`, rendering and storing it on a miss."""
-    key = "guidelines:" + hashlib.sha256(key.encode()).hexdigest()
+    key = "guidelines:" + hashlib.sha256(f"{RENDER_VERSION}:{key}".encode()).hexdigest()
     html = cache.get(key)
     if html is None:
         html = render()
@@ -38,7 +41,7 @@ def _etag(request, key):
         get_language() or "",
         request.META.get("CSRF_COOKIE", ""),
     ]
-    digest = hashlib.sha256("|".join([key, *visitor]).encode()).hexdigest()[:32]
+    digest = hashlib.sha256("|".join([RENDER_VERSION, key, *visitor]).encode()).hexdigest()[:32]
     return f'"{digest}"'
 
 

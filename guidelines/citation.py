@@ -14,7 +14,7 @@ def apa(edition, url, version=None):
     author = settings.SOCIETY_NAME
     title = edition.guideline.title
     if version is not None:
-        title = f"{title}, {version.number} {version.heading}".strip()
+        title = f"{title}, {version.numbered_heading}"
     doi = f"https://doi.org/{edition.doi}" if edition.doi else url
     return f"{author}. ({_year(edition)}). {title} ({edition.label}). {author}. {doi}"
 
@@ -29,7 +29,7 @@ def bibtex(edition, url, version=None):
         key += re.sub(r"[^a-z0-9]+", "", version.number.lower())
     title = edition.guideline.title
     if version is not None:
-        title = f"{title}, {version.number} {version.heading}".strip()
+        title = f"{title}, {version.numbered_heading}"
     fields = [
         ("title", title),
         ("author", "{" + _bibtex_escape(settings.SOCIETY_NAME) + "}"),

@@ -130,7 +130,8 @@ def compare_versions(old: ProvisionVersion | None, new: ProvisionVersion | None,
     if old.content_hash != new.content_hash:
         change = ProvisionChange(CHANGED, old, new, renumbered=renumbered, moved=moved)
         if with_redline:
-            change.heading_redline = redline(old.heading, new.heading)
+            # Empty when neither has a heading, and the page names the provision by its first words instead.
+            change.heading_redline = redline(old.heading.strip(), new.heading.strip())
             change.body_redline = redline(old.body_text, new.body_text)
         return change
     return ProvisionChange(MOVED if (renumbered or moved) else UNCHANGED, old, new, renumbered=renumbered, moved=moved)

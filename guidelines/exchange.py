@@ -91,7 +91,7 @@ def edition_import(*, data, guideline_slug: str = "", publish: bool = False) -> 
             edition=edition,
             provision=known[item["uid"]],
             number=item["number"],
-            heading=item["heading"],
+            heading=item.get("heading") or "",
             kind=item.get("kind") or ProvisionVersion.Kind.SECTION,
             parent=known[item["parent"]] if item.get("parent") else None,
             order=position * 10,

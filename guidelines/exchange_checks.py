@@ -181,7 +181,7 @@ def _provision_problems(problems, provisions, guideline):
             continue
         uid = _text(problems, item, "uid", location, max_length=_max(Provision, "uid"))
         number = _text(problems, item, "number", location, max_length=_max(ProvisionVersion, "number"))
-        _text(problems, item, "heading", location, max_length=_max(ProvisionVersion, "heading"))
+        _text(problems, item, "heading", location, required=False, max_length=_max(ProvisionVersion, "heading"))
         _text(problems, item, "body", location, required=False, max_length=MAX_BODY_CHARS)
         _text(problems, item, "change_note", location, required=False, max_length=_max(ProvisionVersion, "change_note"))
         source_hash = _text(problems, item, "source_hash", location, required=False, max_length=64)

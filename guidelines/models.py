@@ -16,6 +16,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -40,10 +41,21 @@ def slug_constraints(prefix: str) -> list[models.CheckConstraint]:
 # in the text's own language. Languages Postgres has no configuration for (Chinese, Japanese) are indexed
 # word by word with 'simple', which still finds exact words.
 SEARCH_CONFIGS = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "pt": "portuguese"}
+# Regulations number most paragraphs without a heading; wherever provisions are listed, the first words of
+# such a paragraph's text stand in for the heading it lacks, so a list of them is not a column of numbers.
+LEAD_WORDS = 10
 
 
 def search_config(language):
     return SEARCH_CONFIGS.get(language, "simple")
+
+
+def heading_or_lead(heading: str, text: str) -> str:
+    """The heading, or the first LEAD_WORDS words of the plain text (cut at a word, with an ellipsis)."""
+    heading = (heading or "").strip()
+    if heading:
+        return heading
+    return Truncator(" ".join((text or "").split())).words(LEAD_WORDS)
 
 
 def _language_search_vector():
@@ -341,11 +353,20 @@ class ProvisionVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.number} {self.heading}".strip()
+        return self.numbered_heading
 
     def save(self, *args, **kwargs):
         self.refresh_derived()
         super().save(*args, **kwargs)
+
+    @property
+    def display_heading(self):
+        return heading_or_lead(self.heading, self.body_text)
+
+    @property
+    def numbered_heading(self):
+        """What a list, a title or a citation calls this provision: "1002.2(a) Account means an …"."""
+        return f"{self.number} {self.display_heading}".strip()
 
     def refresh_derived(self):
         """Fill the fields derived from the Markdown (also called before bulk_create, which skips save())."""

@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db.models import F, Q
+from django.db.models.functions import Left
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from guidelines.models import Edition, Guideline, ProvisionVersion, search_config
+from guidelines.models import Edition, Guideline, ProvisionVersion, heading_or_lead, search_config
 
 
 @dataclass
@@ -94,6 +95,30 @@ def published_edition(state: GuidelineState, slug) -> Edition:
 
 def edition_versions(edition):
     return list(edition.versions.select_related("provision", "parent").in_reading_order())
+
+
+def outline_depths(versions) -> list[int]:
+    """The depth in the edition's tree of each version (0 at the top), in the order given, from the parent
+    chain of versions already loaded: no query. Numbers say nothing reliable about depth ("1002.2(a)",
+    "Interpretation 1"), so they are never read.
+
+    Along reading order a version is never placed more than one level below the one before it, so headings
+    never skip a level even if a draft lists a child away from its parent. A parent outside the edition or
+    a cycle of parents ends the chain instead of looping."""
+    parents = {version.provision_id: version.parent_id for version in versions}
+    depths = {}
+    for version in versions:
+        chain, node = [], version.provision_id
+        while node in parents and node not in depths and node not in chain:
+            chain.append(node)
+            node = parents[node]
+        for depth, member in enumerate(reversed(chain), start=depths.get(node, -1) + 1):
+            depths[member] = depth
+    result, previous = [], -1
+    for version in versions:
+        previous = min(depths[version.provision_id], previous + 1)
+        result.append(previous)
+    return result
 
 
 def provision_history(state: GuidelineState, edition, provision_ids=None) -> dict[int, str]:
@@ -236,11 +261,17 @@ def search_provisions(query_text: str, *, language="en", all_editions=False, max
         .annotate(
             heading_snippet=SearchHeadline("heading", query, highlight_all=True, **options),
             body_snippet=SearchHeadline("body_text", query, max_fragments=2, max_words=30, min_words=12, **options),
+            # Enough of the text for the first words that stand in for a missing heading.
+            lead=Left("body_text", 500),
         )
-        .values("pk", "heading_snippet", "body_snippet")
+        .values("pk", "heading_snippet", "body_snippet", "lead")
     }
     for group in groups.values():
         first = group["hits"][0]
-        first.heading_html = highlight(snippets[first.pk]["heading_snippet"])
+        snippet = snippets[first.pk]
+        if first.heading.strip():
+            first.heading_html = highlight(snippet["heading_snippet"])
+        else:
+            first.heading_html = highlight(heading_or_lead("", snippet["lead"]))
         first.snippet_html = highlight(snippets[first.pk]["body_snippet"])
     return list(groups.values())

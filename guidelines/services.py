@@ -17,9 +17,10 @@ from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
 
 PUBLISHED_IS_IMMUTABLE = _("“%(edition)s” is published and cannot change. Publish a correction edition instead.")
 DUPLICATE_NUMBER = _("Number %(number)s is used by more than one provision (%(headings)s).")
-EMPTY_HEADING = _("Provision %(number)s has no heading.")
+EMPTY_PROVISION = _("Provision %(number)s has neither a heading nor text.")
 NO_CHANGE_SUMMARY = _("The edition has no change summary.")
 MISSING_PARENT = _("Provision %(number)s sits in a provision that is not in this edition.")
+PARENT_CYCLE = _("Provision %(number)s sits, through its parents, inside itself.")
 NO_PROVISIONS = _("The edition has no provisions.")
 TRANSLATION_SOURCE_UNPUBLISHED = _("A translation can only be published once the edition it translates is published.")
 
@@ -40,17 +41,30 @@ def edition_problems(*, edition: Edition) -> list[str]:
     counts = Counter(version.number.strip() for version in versions)
     for number, count in sorted(counts.items()):
         if count > 1:
-            headings = ", ".join(v.heading or "—" for v in versions if v.number.strip() == number)
+            headings = ", ".join(v.display_heading or "—" for v in versions if v.number.strip() == number)
             problems.append(str(DUPLICATE_NUMBER % {"number": number, "headings": headings}))
-    present = {version.provision_id for version in versions}
+    parents = {version.provision_id: version.parent_id for version in versions}
     for version in versions:
-        if not version.heading.strip():
-            problems.append(str(EMPTY_HEADING % {"number": version.number}))
-        if version.parent_id is not None and version.parent_id not in present:
+        # A heading is optional (most paragraphs of a regulation have none), but a provision needs something.
+        if not version.heading.strip() and not version.body_text.strip():
+            problems.append(str(EMPTY_PROVISION % {"number": version.number}))
+        if version.parent_id is not None and version.parent_id not in parents:
             problems.append(str(MISSING_PARENT % {"number": version.number}))
+        elif _sits_in_itself(version.provision_id, parents):
+            problems.append(str(PARENT_CYCLE % {"number": version.number}))
     if edition.translation_of_id and not edition.translation_of.is_published:
         problems.append(str(TRANSLATION_SOURCE_UNPUBLISHED))
     return problems
+
+
+def _sits_in_itself(provision_id, parents) -> bool:
+    seen, node = set(), parents.get(provision_id)
+    while node is not None and node not in seen:
+        if node == provision_id:
+            return True
+        seen.add(node)
+        node = parents.get(node)
+    return False
 
 
 @transaction.atomic

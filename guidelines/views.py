@@ -40,6 +40,10 @@ class GuidelineListView(ListView):
         )
 
 
+# The contents stop indenting here (the CSS has a class per level up to it), so a deep tree stays legible.
+MAX_TOC_INDENT = 6
+
+
 def _last_modified(state):
     dates = [edition.published_on for edition in state.editions if edition.published_on]
     return max(dates) if dates else None
@@ -74,13 +78,15 @@ def _edition_body(request, state, edition, preview=False):
     timeline = reverse(
         "guidelines:provision-history", kwargs={"guideline": state.guideline.slug, "provision": placeholder}
     )
-    for version in versions:
+    for version, depth in zip(versions, selectors.outline_depths(versions), strict=True):
         version.permalink = permalink.replace(placeholder, version.provision.slug)
         version.timeline_url = timeline.replace(placeholder, version.provision.slug)
         version.history_tag = history.get(version.provision_id, "")
         version.is_outdated = version.provision_id in outdated
-        version.depth = min(version.number.count("."), 3)
-        version.level = 2 + version.depth
+        version.toc_indent = min(depth, MAX_TOC_INDENT)
+        # h2 for the top level; past h6 HTML has no element, so a div takes the heading role and level.
+        version.level = 2 + depth
+        version.heading_tag = f"h{version.level}" if version.level <= 6 else "div"
     return render_to_string(
         "includes/_edition_body.html",
         {"edition": edition, "guideline": state.guideline, "versions": versions, "preview": preview},

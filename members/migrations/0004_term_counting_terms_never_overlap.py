@@ -10,7 +10,7 @@ import members.models.memberships
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0002_reminders"),
+        ("members", "0003_import_failure"),
     ]
 
     operations = [

@@ -54,7 +54,7 @@ def test_broken_file_names_each_problem_and_writes_nothing(tmp_path):
     data = edition_export(edition=original)
     data["edition"]["slug"] = "broken"
     broken = copy.deepcopy(data)
-    del broken["provisions"][0]["heading"]
+    broken["provisions"][0]["heading"] = 7
     broken["provisions"][1]["uid"] = broken["provisions"][2]["uid"]
     broken["provisions"][3]["number"] = broken["provisions"][2]["number"]
     broken["provisions"][2]["parent"] = "nowhere"
@@ -63,7 +63,7 @@ def test_broken_file_names_each_problem_and_writes_nothing(tmp_path):
     with pytest.raises(ImportProblems) as error:
         edition_import(data=broken)
     problems = error.value.messages
-    assert "provisions[0].heading: missing" in problems
+    assert "provisions[0].heading: must be text" in problems
     assert any(p.startswith("provisions[2].uid:") and "provisions[1]" in p for p in problems)
     assert any(p.startswith("provisions[3].number:") and "provisions[2]" in p for p in problems)
     assert any(p.startswith("provisions[2].parent:") and "nowhere" in p for p in problems)
@@ -75,7 +75,7 @@ def test_broken_file_names_each_problem_and_writes_nothing(tmp_path):
     err = io.StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_edition", str(path), stderr=err)
-    assert "provisions[0].heading: missing" in err.getvalue()
+    assert "provisions[0].heading: must be text" in err.getvalue()
 
 
 def test_import_into_a_new_guideline_named_on_the_command_line(tmp_path):

@@ -8,7 +8,7 @@ from guidelines.models import Edition, Provision, ProvisionVersion
 from guidelines.rendering import content_hash, render_markdown
 from guidelines.services import (
     DUPLICATE_NUMBER,
-    EMPTY_HEADING,
+    EMPTY_PROVISION,
     MISSING_PARENT,
     NO_CHANGE_SUMMARY,
     edition_publish,
@@ -63,14 +63,14 @@ def test_publish_names_every_problem_and_publishes_nothing():
     published = build_edition(provisions=4)
     draft = edition_start_from(edition=published, label="2021", slug="2021")
     ProvisionVersion.objects.filter(edition=draft, number="1.1").update(number="2.1")  # duplicate number
-    ProvisionVersion.objects.filter(edition=draft, number="2").update(heading="")  # empty heading
+    ProvisionVersion.objects.filter(edition=draft, number="2").update(heading="", body_text="")  # nothing in it
     ProvisionVersion.objects.filter(edition=draft, number="1").delete()  # orphans 2.1's former sibling
     with pytest.raises(ValidationError) as error:
         edition_publish(edition=draft)
     messages = error.value.messages
     assert str(NO_CHANGE_SUMMARY) in messages
     assert any(message.startswith(str(DUPLICATE_NUMBER).split("%")[0]) for message in messages)
-    assert str(EMPTY_HEADING % {"number": "2"}) in messages
+    assert str(EMPTY_PROVISION % {"number": "2"}) in messages
     assert str(MISSING_PARENT % {"number": "2.1"}) in messages
     draft.refresh_from_db()
     assert draft.status == Edition.Status.DRAFT
