@@ -233,11 +233,10 @@ def user_erase(*, user: User) -> User:
 
 
 # Which admin sections each staff group works in: app label -> model name patterns.
-# Models that do not exist yet (news, payments) are picked up on the next migrate.
+# Models added later are picked up on the next migrate.
 STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "Membership staff": {
         "members": ("*",),
-        "payments": ("*",),
         # The outbox and job heartbeats are shared infrastructure in the society app; staff re-send failed
         # emails and see when the reminder job last ran.
         "society": ("outgoingemail", "jobheartbeat"),
@@ -246,7 +245,6 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "Editors": {
         "guidelines": ("*",),
-        "news": ("*",),
         "society": ("news*",),
     },
 }

@@ -1,13 +1,13 @@
-"""Orders and payments: create an order at a frozen price, mark it paid (one term, exactly once), comp a term,
-approve, refund; and the emails about orders (invoice, receipt, approval), written to the outbox in the
+"""Orders and payments: create an order at a frozen price, record money received (in parts, by any method),
+mark it paid (one term, exactly once), comp a term, approve, refund; and the emails about orders (invoice, receipt, approval), written to the outbox in the
 same transaction as the change they announce, once per order."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +17,13 @@ from members.models import (
     Order,
     OrderNumberCounter,
     OrderStatus,
+    Payment,
+    PaymentMethod,
     PaymentProvider,
+    PaymentReview,
     Term,
 )
+from members.services.documents import order_email_send
 from members.services.memberships import (
     MSG_NOT_PURCHASABLE,
     MSG_REASON_REQUIRED,
@@ -30,7 +34,6 @@ from members.services.memberships import (
     price_quote,
     term_end,
 )
-from society.services.mail import email_enqueue_template
 
 MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
 MSG_PROVIDER_NOT_ALLOWED = _("Members pay by card or by invoice.")
@@ -40,6 +43,10 @@ MSG_STATEMENT_REQUIRED = _(
 MSG_NOT_AWAITING_APPROVAL = _("Order %(number)s is not waiting for approval.")
 MSG_ALREADY_REFUNDED = _("Order %(number)s was already refunded; nothing was changed.")
 MSG_NOT_PAID = _("Order %(number)s is not paid (status: %(status)s), so it cannot be refunded.")
+
+MSG_PAYMENT_AMOUNT = _("Enter the amount received: more than zero.")
+MSG_PAYMENT_FUTURE = _("The date received cannot be in the future.")
+MSG_PAYMENT_METHOD = _("Choose how the money was received.")
 
 MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
 
@@ -170,9 +177,98 @@ def order_mark_paid(
             update_fields.append("payment_intent")
         order._history_user = by
         order.save(update_fields=update_fields)
+        if order.provider == PaymentProvider.STRIPE and not order.payments.exists():
+            Payment.objects.create(
+                order=order,
+                amount=order.amount,
+                currency=order.currency,
+                received_on=paid_on,
+                method=PaymentMethod.CARD_ONLINE,
+                reference=payment_intent or provider_reference or "",
+                recorded_by=by,
+            )
         if order.provider != PaymentProvider.COMP:
             order_email_send(order=order, kind="receipt")
+        _pending_orders_cancel(membership=membership, paid=order, by=by)
     return term
+
+
+def _pending_orders_cancel(*, membership: Membership, paid: Order, by) -> None:
+    """One paid order per period: the membership's other pending orders (an invoice, an abandoned card
+    checkout) would otherwise stay payable and add a second term. A member who was sent one of them as an
+    invoice is told it is void."""
+    others = (
+        Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING).exclude(pk=paid.pk)
+    )
+    for other in others:
+        other.status = OrderStatus.CANCELLED
+        other._history_user = by
+        other._change_reason = f"Order {paid.number} was paid"
+        other.save(update_fields=["status"])
+        if other.provider == PaymentProvider.INVOICE and not (other.needs_approval and other.approved_at is None):
+            order_email_send(order=other, kind="invoice_cancelled", paid=paid)
+
+
+def _day_received(received_on: datetime.date) -> datetime.datetime:
+    if received_on >= timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(datetime.datetime.combine(received_on, datetime.time.min))
+
+
+def payment_record(
+    *,
+    order: Order,
+    amount: Decimal,
+    received_on: datetime.date,
+    method: str,
+    reference: str = "",
+    note: str = "",
+    by,
+) -> Payment:
+    """Record money the office received for an order. When the payments reach the order's amount, the order
+    is paid as of the day the money arrived (its term starts from that day, not from the day staff clicked).
+
+    Nothing is dropped: a payment beyond the amount, or for an order that was cancelled or refunded, is
+    recorded and flagged for staff to review (return the money, or move it to the right order).
+    """
+    if amount is None or amount <= 0:
+        raise ValidationError(MSG_PAYMENT_AMOUNT, code="amount")
+    if received_on > timezone.localdate():
+        raise ValidationError(MSG_PAYMENT_FUTURE, code="future")
+    if method not in PaymentMethod.values or method == PaymentMethod.CARD_ONLINE:
+        raise ValidationError(MSG_PAYMENT_METHOD, code="method")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        received_before = order.payments.total()
+        payment = Payment(
+            order=order,
+            amount=amount,
+            currency=order.currency,
+            received_on=received_on,
+            method=method,
+            reference=(reference or "").strip(),
+            note=(note or "").strip(),
+            recorded_by=by,
+        )
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.REFUNDED):
+            payment.review = PaymentReview.ORDER_CLOSED
+        elif order.status == OrderStatus.PAID or received_before + amount > order.amount:
+            payment.review = PaymentReview.OVERPAID
+        payment._history_user = by
+        payment.save()
+        if order.status == OrderStatus.PENDING and received_before + amount >= order.amount:
+            order_mark_paid(order=order, paid_at=_day_received(received_on), by=by)
+    return payment
+
+
+@transaction.atomic
+def payment_mark_reviewed(*, payment: Payment, by) -> Payment:
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reviewed_at is None:
+        payment.reviewed_at, payment.reviewed_by = timezone.now(), by
+        payment._history_user = by
+        payment.save(update_fields=["reviewed_at", "reviewed_by"])
+    return payment
 
 
 @transaction.atomic
@@ -264,35 +360,3 @@ def order_refund(*, order: Order, reason: str, by=None) -> Order:
     order._change_reason = reason[:100]  # history_change_reason is a CharField(100); the full text is on the order
     order.save(update_fields=["status", "refunded_at", "refund_reason", "refunded_by"])
     return order
-
-
-ORDER_EMAIL_SUBJECTS = {
-    "invoice": _("Invoice %(number)s for your membership"),
-    "receipt": _("Receipt %(number)s: your membership is paid"),
-    "approved": _("Your application is approved: please pay order %(number)s"),
-}
-
-
-def order_email_send(*, order: Order, kind: str) -> None:
-    """Write the order's `kind` email (members/email/<kind>.txt|html) to the outbox in the member's language,
-    in the caller's transaction. Keyed by kind and order number, so a replayed payment notification or a
-    double click never sends a second receipt or invoice."""
-    user = order.membership.user
-    context = {
-        "user": user,
-        "order": order,
-        "number": order.number,
-        "order_url": settings.SITE_URL + reverse("members:order", kwargs={"number": order.number}),
-        "bank_details": settings.SOCIETY_BANK_DETAILS,
-    }
-    if kind == "receipt":
-        context["term"] = order.term
-    email_enqueue_template(
-        to=user.email,
-        language=user.language,
-        subject=ORDER_EMAIL_SUBJECTS[kind],
-        template=f"members/email/{kind}",
-        context=context,
-        kind=kind,
-        key=f"{kind}:{order.number}",
-    )
