@@ -12,9 +12,10 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
-from members.forms.payments import PaymentForm, PaymentReceivedForm, RefundForm
+from members.forms.payments import OfficeOrderForm, PaymentForm, PaymentReceivedForm, RefundForm
 from members.models import Order, Payment, PaymentReview, StripeEvent
-from members.services.payments import order_approve, order_refund, payment_mark_reviewed, payment_record
+from members.services.ledger import payment_mark_reviewed, payment_record
+from members.services.payments import office_order_create, order_approve, order_refund
 
 
 class OrderInline(RecordInline):
@@ -120,9 +121,37 @@ class OrderAdmin(SimpleHistoryAdmin):
     inlines = [PaymentInline]
     change_form_template = "admin/members/order/change_form.html"
 
+    change_list_template = "admin/members/order/change_list.html"
+
     def get_urls(self):
         record = self.admin_site.admin_view(self.record_payment_view)
-        return [path("<int:pk>/payment/", record, name="members_order_payment"), *super().get_urls()]
+        create = self.admin_site.admin_view(self.office_order_view)
+        return [
+            path("<int:pk>/payment/", record, name="members_order_payment"),
+            path("new/", create, name="members_order_new"),
+            *super().get_urls(),
+        ]
+
+    def office_order_view(self, request):
+        """An order taken by phone or at the meeting desk, for a member or someone new."""
+        if not self.has_change_permission(request):
+            return redirect("admin:members_order_changelist")
+        form = OfficeOrderForm(request.POST or None)
+        if form.is_valid():
+            try:
+                order = office_order_create(by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, _("Order %(number)s created.") % {"number": order.number})
+                return redirect("admin:members_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Create an order for a member"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/order/office_order.html", context)
 
     def record_payment_view(self, request, pk):
         """Record money received for one order: part or all of it, on the day it arrived."""

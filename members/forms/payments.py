@@ -4,11 +4,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
 
+from members.forms.accounts import FULL_NAME_MAX_LENGTH, PersonNameField
 from members.forms.memberships import ReasonForm
-from members.models import Payment, PaymentMethod
+from members.models import MembershipType, Payment, PaymentMethod, User
 from members.models.payments import OFFICE_METHODS
-from members.services.payments import MSG_PAYMENT_FUTURE
+from members.services.accounts import MSG_COUNTRY_REQUIRED
+from members.services.ledger import MSG_PAYMENT_FUTURE
 
 
 class RefundForm(ReasonForm):
@@ -43,3 +47,41 @@ class PaymentForm(PaymentReceivedForm):
     field_order = ["amount", "received_on", "method", "reference", "note"]
 
     amount = forms.DecimalField(label=_("Amount received"), max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+
+
+class OfficeOrderForm(forms.Form):
+    """An order staff take by phone or at the desk; the name and country are only needed for someone new."""
+
+    email = forms.EmailField(label=_("Member's email address"), max_length=User._meta.get_field("email").max_length)
+    full_name = PersonNameField(
+        label=_("Full name"),
+        max_length=FULL_NAME_MAX_LENGTH,
+        required=False,
+        help_text=_("Only for someone who has no account yet: the account is opened with the order."),
+    )
+    country = LazyTypedChoiceField(label=_("Country"), choices=[("", "---------"), *countries], required=False)
+    membership_type = forms.ModelChoiceField(
+        label=_("Membership type"), queryset=MembershipType.objects.filter(is_active=True, is_purchasable=True)
+    )
+    amount = forms.DecimalField(
+        label=_("Price"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_("Leave empty for the price list's price for the member's band."),
+    )
+    price_reason = forms.CharField(
+        label=_("Reason for a different price"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    send_invoice = forms.BooleanField(label=_("Email the invoice to the member"), required=False, initial=True)
+
+    def clean(self):
+        data = super().clean()
+        email = data.get("email")
+        if email and not User.objects.filter(email__iexact=email).exists():
+            if not data.get("full_name"):
+                self.add_error("full_name", _("There is no account with this email address: enter the name."))
+            if not data.get("country"):
+                self.add_error("country", MSG_COUNTRY_REQUIRED)
+        return data

@@ -77,6 +77,8 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # Staff may charge other than the price matrix (a meeting-desk discount); the reason is required then.
+    price_reason = models.TextField(_("reason for the price"), blank=True)
     # Types such as Student need staff approval before payment; frozen here like the price.
     needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
     applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Order
+from society.models import OutgoingEmail
 from society.services.mail import email_enqueue_template
 
 ORDER_EMAIL_SUBJECTS = {
@@ -39,5 +40,13 @@ def order_email_send(*, order: Order, kind: str, paid: Order | None = None) -> N
         template=f"members/email/{kind}",
         context=context,
         kind=kind,
-        key=f"{kind}:{order.number}",
+        key=_key(order=order, kind=kind),
     )
+
+
+def order_email_was_sent(*, order: Order, kind: str) -> bool:
+    return OutgoingEmail.objects.filter(idempotency_key=_key(order=order, kind=kind)).exists()
+
+
+def _key(*, order: Order, kind: str) -> str:
+    return f"{kind}:{order.number}"

@@ -20,10 +20,11 @@ from members.models import (
     Payment,
     PaymentMethod,
     PaymentProvider,
-    PaymentReview,
     Term,
+    User,
 )
-from members.services.documents import order_email_send
+from members.services.accounts import member_create
+from members.services.documents import order_email_send, order_email_was_sent
 from members.services.memberships import (
     MSG_NOT_PURCHASABLE,
     MSG_REASON_REQUIRED,
@@ -45,8 +46,7 @@ MSG_ALREADY_REFUNDED = _("Order %(number)s was already refunded; nothing was cha
 MSG_NOT_PAID = _("Order %(number)s is not paid (status: %(status)s), so it cannot be refunded.")
 
 MSG_PAYMENT_AMOUNT = _("Enter the amount received: more than zero.")
-MSG_PAYMENT_FUTURE = _("The date received cannot be in the future.")
-MSG_PAYMENT_METHOD = _("Choose how the money was received.")
+MSG_PRICE_REASON = _("The price list says %(amount)s: give the reason for a different price.")
 
 MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
 
@@ -70,7 +70,16 @@ def _membership_locked(*, user) -> Membership:
 
 @transaction.atomic
 def order_create(
-    *, user, membership_type: MembershipType, provider: str, statement: str = "", created_by=None
+    *,
+    user,
+    membership_type: MembershipType,
+    provider: str,
+    statement: str = "",
+    created_by=None,
+    amount: Decimal | None = None,
+    price_reason: str = "",
+    office: bool = False,
+    send_invoice: bool = True,
 ) -> Order:
     """Create a pending order for joining or renewing, freezing today's price, band and country on it.
 
@@ -80,15 +89,26 @@ def order_create(
 
     The member's membership row is locked, so a double click or two tabs reuse one pending order instead
     of creating two. A member who switches type or method gets a new order; the older pending one is void.
+
+    `office=True` is staff taking an order by phone or at the desk (`created_by` is the staff member): the
+    order is approved as it is made, the price may differ from the matrix (`amount`, with a required
+    `price_reason`), and staff choose whether the invoice is emailed (`send_invoice`).
     """
     if provider not in MEMBER_PROVIDERS:
         raise ValidationError(MSG_PROVIDER_NOT_ALLOWED, code="provider")
     if not (membership_type.is_purchasable and membership_type.is_active):
         raise ValidationError(MSG_NOT_PURCHASABLE, code="not_purchasable", params={"type": membership_type.name})
     statement = (statement or "").strip()
-    if membership_type.requires_approval and not statement:
+    if membership_type.requires_approval and not statement and not office:
         raise ValidationError(MSG_STATEMENT_REQUIRED, code="statement_required", params={"type": membership_type.name})
     quote = price_quote(user=user, membership_type=membership_type)
+    price_reason = (price_reason or "").strip() if office else ""
+    if amount is None or not office:
+        amount = quote.amount
+    elif amount < 0:
+        raise ValidationError(MSG_PAYMENT_AMOUNT, code="amount")
+    elif amount != quote.amount and not price_reason:
+        raise ValidationError(MSG_PRICE_REASON, code="price_reason", params={"amount": quote.amount})
     membership = _membership_locked(user=user)
     check_may_order(membership=membership)
 
@@ -97,10 +117,11 @@ def order_create(
         if (order.membership_type_id, order.provider, order.amount, order.band) == (
             membership_type.pk,
             provider,
-            quote.amount,
+            amount,
             quote.band,
         ):
-            _invoice_send_if_due(order=order)
+            if send_invoice:
+                _invoice_send_if_due(order=order)
             return order
     for order in pending:
         order.status = OrderStatus.CANCELLED
@@ -113,17 +134,51 @@ def order_create(
         membership_type=membership_type,
         country=quote.country,
         band=quote.band,
-        amount=quote.amount,
+        amount=amount,
+        price_reason=price_reason,
         currency=quote.currency,
         provider=provider,
         needs_approval=membership_type.requires_approval,
         applicant_statement=statement if membership_type.requires_approval else "",
         created_by=created_by or user,
     )
+    if office and order.needs_approval:
+        order.approved_at, order.approved_by = timezone.now(), created_by
     order._history_user = created_by or user
     order.save()
-    _invoice_send_if_due(order=order)
+    if send_invoice:
+        _invoice_send_if_due(order=order)
     return order
+
+
+@transaction.atomic
+def office_order_create(
+    *,
+    by,
+    email: str,
+    membership_type: MembershipType,
+    full_name: str = "",
+    country: str = "",
+    amount: Decimal | None = None,
+    price_reason: str = "",
+    send_invoice: bool = True,
+) -> Order:
+    """Staff take an order by phone or at the meeting desk: for an existing member (found by email), or for
+    someone new, whose account is opened in the same step (they are emailed a link to choose a password).
+    Either both the account and the order are written, or neither."""
+    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    if user is None:
+        user = member_create(email=email, full_name=full_name, country=country, by=by)
+    return order_create(
+        user=user,
+        membership_type=membership_type,
+        provider=PaymentProvider.INVOICE,
+        created_by=by,
+        amount=amount,
+        price_reason=price_reason,
+        office=True,
+        send_invoice=send_invoice,
+    )
 
 
 def _invoice_send_if_due(*, order: Order) -> None:
@@ -205,70 +260,8 @@ def _pending_orders_cancel(*, membership: Membership, paid: Order, by) -> None:
         other._history_user = by
         other._change_reason = f"Order {paid.number} was paid"
         other.save(update_fields=["status"])
-        if other.provider == PaymentProvider.INVOICE and not (other.needs_approval and other.approved_at is None):
+        if order_email_was_sent(order=other, kind="invoice"):
             order_email_send(order=other, kind="invoice_cancelled", paid=paid)
-
-
-def _day_received(received_on: datetime.date) -> datetime.datetime:
-    if received_on >= timezone.localdate():
-        return timezone.now()
-    return timezone.make_aware(datetime.datetime.combine(received_on, datetime.time.min))
-
-
-def payment_record(
-    *,
-    order: Order,
-    amount: Decimal,
-    received_on: datetime.date,
-    method: str,
-    reference: str = "",
-    note: str = "",
-    by,
-) -> Payment:
-    """Record money the office received for an order. When the payments reach the order's amount, the order
-    is paid as of the day the money arrived (its term starts from that day, not from the day staff clicked).
-
-    Nothing is dropped: a payment beyond the amount, or for an order that was cancelled or refunded, is
-    recorded and flagged for staff to review (return the money, or move it to the right order).
-    """
-    if amount is None or amount <= 0:
-        raise ValidationError(MSG_PAYMENT_AMOUNT, code="amount")
-    if received_on > timezone.localdate():
-        raise ValidationError(MSG_PAYMENT_FUTURE, code="future")
-    if method not in PaymentMethod.values or method == PaymentMethod.CARD_ONLINE:
-        raise ValidationError(MSG_PAYMENT_METHOD, code="method")
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        received_before = order.payments.total()
-        payment = Payment(
-            order=order,
-            amount=amount,
-            currency=order.currency,
-            received_on=received_on,
-            method=method,
-            reference=(reference or "").strip(),
-            note=(note or "").strip(),
-            recorded_by=by,
-        )
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.REFUNDED):
-            payment.review = PaymentReview.ORDER_CLOSED
-        elif order.status == OrderStatus.PAID or received_before + amount > order.amount:
-            payment.review = PaymentReview.OVERPAID
-        payment._history_user = by
-        payment.save()
-        if order.status == OrderStatus.PENDING and received_before + amount >= order.amount:
-            order_mark_paid(order=order, paid_at=_day_received(received_on), by=by)
-    return payment
-
-
-@transaction.atomic
-def payment_mark_reviewed(*, payment: Payment, by) -> Payment:
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.reviewed_at is None:
-        payment.reviewed_at, payment.reviewed_by = timezone.now(), by
-        payment._history_user = by
-        payment.save(update_fields=["reviewed_at", "reviewed_by"])
-    return payment
 
 
 @transaction.atomic

@@ -8,14 +8,9 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from members.models import Order, OrderStatus, Payment, PaymentMethod, PaymentProvider, PaymentReview, Term
-from members.services.payments import (
-    MSG_PAYMENT_FUTURE,
-    order_create,
-    order_mark_paid,
-    order_refund,
-    payment_record,
-)
+from members.models import Order, OrderStatus, Payment, PaymentMethod, PaymentProvider, PaymentReview, Term, User
+from members.services.ledger import MSG_PAYMENT_FUTURE, payment_record
+from members.services.payments import office_order_create, order_create, order_mark_paid, order_refund
 from society.models import OutgoingEmail
 from tests.factories import StaffFactory, TermFactory, UserFactory, price_matrix
 
@@ -237,3 +232,112 @@ def test_payments_changelist_shows_what_needs_review_and_staff_clear_it(client, 
     client.post("/admin/members/payment/", {"action": "mark_reviewed", "_selected_action": [Payment.objects.get().pk]})
     assert not Payment.objects.needing_review().exists()
     assert "Petra Overpaid" not in client.get("/admin/members/payment/?review=open").content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_office_order_for_someone_new_opens_the_account_and_emails_a_password_link(full, office):
+    order = office_order_create(
+        by=office, email="Desk.Joiner@example.org", full_name="Amara  Okafor", country="UG", membership_type=full
+    )
+    user = order.membership.user
+    assert (user.email, user.full_name, str(user.country), user.has_usable_password()) == (
+        "Desk.Joiner@example.org",
+        "Amara Okafor",
+        "UG",
+        False,
+    )
+    assert (order.amount, order.band, order.created_by, order.provider) == (Decimal("20.00"), "low", office, "invoice")
+    welcome = OutgoingEmail.objects.get(idempotency_key=f"account_created:{user.pk}")
+    assert "/accounts/password/reset/key/" in welcome.text_body
+    assert OutgoingEmail.objects.filter(idempotency_key=f"invoice:{order.number}").exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_password_link_in_the_welcome_email_lets_the_member_choose_a_password(client, full, office):
+    order = office_order_create(
+        by=office, email="link@example.org", full_name="Lin Link", country="DE", membership_type=full
+    )
+    text = OutgoingEmail.objects.get(idempotency_key=f"account_created:{order.membership.user.pk}").text_body
+    url = next(word for word in text.split() if "/password/reset/key/" in word)
+    form = client.get(url.removeprefix("http://localhost:8000"), follow=True)
+    assert form.status_code == 200
+    assert 'name="password1"' in form.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_office_order_for_an_existing_member_at_an_agreed_price_needs_a_reason(full, office):
+    user = UserFactory(country="DE", email="known@example.org")
+    with pytest.raises(ValidationError) as refused:
+        office_order_create(by=office, email="KNOWN@example.org", membership_type=full, amount=Decimal("150.00"))
+    assert refused.value.code == "price_reason"
+    assert not Order.objects.exists()
+    order = office_order_create(
+        by=office,
+        email="KNOWN@example.org",
+        membership_type=full,
+        amount=Decimal("150.00"),
+        price_reason="Meeting desk: early-career discount",
+        send_invoice=False,
+    )
+    assert (order.membership.user, order.amount, order.price_reason) == (
+        user,
+        Decimal("150.00"),
+        "Meeting desk: early-career discount",
+    )
+    assert not OutgoingEmail.objects.exists()  # staff hand the invoice over at the desk
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_office_order_for_an_approval_type_is_approved_as_it_is_made(office):
+    student = price_matrix("Student")["Student"]
+    student.requires_approval = True
+    student.save()
+    order = office_order_create(
+        by=office, email="stu@example.org", full_name="Stu Dent", country="IN", membership_type=student
+    )
+    assert (order.needs_approval, order.approved_by, order.awaits_approval) == (True, office, False)
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"full_name": "Ann <b>Bold</b>", "country": "DE"}, "invalid"),
+        ({"full_name": "", "country": "DE"}, None),
+        ({"full_name": "No Country", "country": ""}, "country"),
+        ({"full_name": "No Country", "country": "XX"}, "country"),
+    ],
+)
+def test_a_new_member_with_bad_details_gets_neither_account_nor_order(full, office, fields, code):
+    with pytest.raises(ValidationError):
+        office_order_create(by=office, email="new@example.org", membership_type=full, **fields)
+    assert not Order.objects.exists()
+    assert not User.objects.filter(email="new@example.org").exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_staff_create_an_order_from_the_admin(client, full, office):
+    client.force_login(office)
+    assert "/admin/members/order/new/" in client.get("/admin/members/order/").content.decode()
+    url = "/admin/members/order/new/"
+    assert client.get(url).status_code == 200
+    refused = client.post(url, {"email": "desk@example.org", "membership_type": full.pk, "send_invoice": "on"})
+    page = refused.content.decode()
+    assert "There is no account with this email address: enter the name." in page
+    assert "Choose the member&#x27;s country" in page  # someone new needs a country for their band
+    assert not Order.objects.exists()
+    response = client.post(
+        url,
+        {
+            "email": "desk@example.org",
+            "full_name": "Desk Member",
+            "country": "BR",
+            "membership_type": full.pk,
+            "send_invoice": "on",
+        },
+        follow=True,
+    )
+    order = Order.objects.get()
+    assert f"Order {order.number} created." in response.content.decode()
+    assert (order.amount, order.membership.user.full_name) == (Decimal("100.00"), "Desk Member")
