@@ -12,10 +12,12 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
-from members.forms.payments import OfficeOrderForm, PaymentForm, PaymentReceivedForm, RefundForm
+from members.forms.payments import AccountingExportForm, OfficeOrderForm, PaymentForm, PaymentReceivedForm, RefundForm
 from members.models import Order, Payment, PaymentReview, StripeEvent
+from members.selectors import accounting_tables
 from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve, order_refund
+from society.downloads import csv_response, xlsx_response
 
 
 class OrderInline(RecordInline):
@@ -261,6 +263,32 @@ class PaymentAdmin(SimpleHistoryAdmin):
     date_hierarchy = "received_on"
     readonly_fields = [field.name for field in Payment._meta.fields]
     actions = ["mark_reviewed"]
+    change_list_template = "admin/members/payment/change_list.html"
+
+    def get_urls(self):
+        accounting = self.admin_site.admin_view(self.accounting_view)
+        return [path("accounting/", accounting, name="members_payment_accounting"), *super().get_urls()]
+
+    def accounting_view(self, request):
+        """Orders, payments, refunds and totals of a period, with labels, for the accountant."""
+        if not self.has_view_permission(request):
+            return redirect("admin:index")
+        form = AccountingExportForm(request.GET or None)
+        if form.is_valid():
+            start, end, table = (form.cleaned_data[name] for name in ("start", "end", "table"))
+            tables = accounting_tables(start=start, end=end)
+            name = f"accounting-{start:%Y-%m-%d}-{end:%Y-%m-%d}"
+            if table == "xlsx":
+                return xlsx_response(filename=f"{name}.xlsx", sheets=tables)
+            headers, rows = tables[table]
+            return csv_response(filename=f"{name}-{table}.csv", headers=headers, rows=rows)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Accounting export"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/payment/accounting.html", context)
 
     def has_add_permission(self, request):
         return False

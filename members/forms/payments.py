@@ -85,3 +85,28 @@ class OfficeOrderForm(forms.Form):
             if not data.get("country"):
                 self.add_error("country", MSG_COUNTRY_REQUIRED)
         return data
+
+
+class AccountingExportForm(forms.Form):
+    """A period for the accountant, and which table to download (or all of them as one workbook)."""
+
+    TABLES = [
+        ("xlsx", _("All tables, one workbook (.xlsx)")),
+        ("payments", _("Payments received (.csv)")),
+        ("refunds", _("Refunds (.csv)")),
+        ("orders", _("Orders created (.csv)")),
+        ("totals", _("Totals by method, band and type (.csv)")),
+    ]
+
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    table = forms.ChoiceField(label=_("Download"), choices=TABLES, initial="xlsx")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise ValidationError(_("The period must start before it ends."), code="period")
+        if start and end and (end - start).days > 3660:
+            raise ValidationError(_("Choose a period of ten years at most."), code="period")
+        return data
