@@ -1,11 +1,24 @@
-"""Reads that span models: who may see member-only pages, and the figures of the staff dashboard."""
+"""Reads that span models: who may see member-only pages, the figures of the staff dashboard, and the
+accountant's tables of a date range."""
 
 import datetime
 
 from django.db.models import Count, Exists, OuterRef, Sum
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from members.models import IncomeBand, Membership, MembershipStatus, Order, Term
+from members.models import (
+    IncomeBand,
+    Membership,
+    MembershipStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    PaymentProvider,
+    PaymentReview,
+    Term,
+)
 from members.models.memberships import ACCESS_STATUSES, society_today
 
 CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
@@ -65,4 +78,112 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         "renewal": renewal,
         "dues": dues_rows,
         "dues_total": sum(row[1] for row in dues_rows),
+    }
+
+
+def _label(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else value or ""
+
+
+def _person(order: Order) -> list:
+    user = order.membership.user
+    return [
+        order.number,
+        user.full_name,
+        user.email,
+        countries.name(order.country) or str(order.country),
+        order.membership_type.name,
+        _label(IncomeBand, order.band),
+    ]
+
+
+PERSON_HEADERS = [_("order"), _("member"), _("email"), _("country"), _("membership type"), _("income band")]
+
+
+def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, tuple[list, list[list]]]:
+    """What an accountant asks for a period (dates inclusive): money received, refunds, orders issued, and
+    totals by method, band and type. Labels, not codes; amounts as Decimal. Each table: (headers, rows)."""
+    order_related = ["order__membership__user", "order__membership_type"]
+    payments = Payment.objects.filter(received_on__range=(start, end)).select_related(*order_related)
+    refunds = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__date__range=(start, end))
+    orders = Order.objects.filter(created_at__date__range=(start, end))
+    payment_rows = [
+        [
+            payment.received_on,
+            *_person(payment.order),
+            _label(PaymentMethod, payment.method),
+            payment.reference,
+            payment.amount,
+            payment.currency,
+            _label(PaymentReview, payment.review),
+        ]
+        for payment in payments.order_by("received_on", "pk")
+    ]
+    refund_rows = [
+        [
+            order.refunded_at.date(),
+            *_person(order),
+            _label(PaymentProvider, order.provider),
+            order.amount,
+            order.currency,
+            order.refund_reason,
+        ]
+        for order in refunds.select_related("membership__user", "membership_type").order_by("refunded_at", "pk")
+    ]
+    order_rows = [
+        [
+            order.created_at.date(),
+            *_person(order),
+            _label(PaymentProvider, order.provider),
+            _label(OrderStatus, order.status),
+            order.amount,
+            order.currency,
+            order.paid_at.date() if order.paid_at else "",
+            order.price_reason,
+        ]
+        for order in orders.select_related("membership__user", "membership_type").order_by("created_at", "pk")
+    ]
+    totals = []
+    for title, field, choices in [
+        (_("Received by method"), "method", PaymentMethod),
+        (_("Received by income band"), "order__band", IncomeBand),
+        (_("Received by membership type"), "order__membership_type__name", None),
+    ]:
+        grouped = payments.order_by().values(field, "currency").annotate(count=Count("pk"), total=Sum("amount"))
+        for row in grouped.order_by(field, "currency"):
+            key = _label(choices, row[field]) if choices else row[field]
+            totals.append([str(title), key, row["count"], row["total"], row["currency"]])
+    for row in refunds.order_by().values("currency").annotate(count=Count("pk"), total=Sum("amount")):
+        totals.append([str(_("Refunded")), "", row["count"], row["total"], row["currency"]])
+    return {
+        "payments": (
+            [
+                _("date received"),
+                *PERSON_HEADERS,
+                _("method"),
+                _("reference"),
+                _("amount"),
+                _("currency"),
+                _("to review"),
+            ],
+            payment_rows,
+        ),
+        "refunds": (
+            [_("date refunded"), *PERSON_HEADERS, _("paid by"), _("amount"), _("currency"), _("reason")],
+            refund_rows,
+        ),
+        "orders": (
+            [
+                _("date created"),
+                *PERSON_HEADERS,
+                _("payment method"),
+                _("status"),
+                _("amount"),
+                _("currency"),
+                _("date paid"),
+                _("reason for the price"),
+            ],
+            order_rows,
+        ),
+        "totals": ([_("total"), _("of"), _("count"), _("amount"), _("currency")], totals),
     }

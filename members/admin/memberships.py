@@ -258,9 +258,10 @@ class MembershipAdmin(HistoryAdmin):
     def export_csv(self, request, queryset):
         return membership_csv_response(queryset)
 
-    @admin.action(description=_("Mark pending invoices of selected memberships paid"))
+    @admin.action(description=_("Mark pending invoices of selected memberships paid…"))
     def mark_invoice_paid(self, request, queryset):
-        invoices_mark_paid(self, request, Order.objects.filter(membership__in=queryset.values("pk")))
+        orders = Order.objects.filter(membership__in=queryset.values("pk"))
+        return invoices_mark_paid(self, request, queryset, orders, action="mark_invoice_paid")
 
     @admin.action(description=_("Grant a term without payment (comp)…"))
     def comp_term(self, request, queryset):

@@ -1,7 +1,16 @@
 from .accounts import User
 from .imports import ImportStatus, MemberImport
 from .memberships import CountryBand, IncomeBand, Membership, MembershipStatus, MembershipType, Price, Term
-from .payments import Order, OrderNumberCounter, OrderStatus, PaymentProvider, StripeEvent
+from .payments import (
+    Order,
+    OrderNumberCounter,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    PaymentProvider,
+    PaymentReview,
+    StripeEvent,
+)
 from .reminders import ReminderDelivery, ReminderRule
 
 __all__ = [
@@ -15,7 +24,10 @@ __all__ = [
     "Order",
     "OrderNumberCounter",
     "OrderStatus",
+    "Payment",
+    "PaymentMethod",
     "PaymentProvider",
+    "PaymentReview",
     "Price",
     "ReminderDelivery",
     "ReminderRule",

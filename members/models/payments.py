@@ -1,13 +1,13 @@
 """Orders (what a member owes or paid for one term), their numbers, and the payment provider's events.
 
-Money is Decimal, never float. An order is never deleted: it is the society's financial record.
+Money is Decimal, never float. Orders and payments are never deleted: they are the society's financial record.
 """
 
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +77,8 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # Staff may charge other than the price matrix (a meeting-desk discount); the reason is required then.
+    price_reason = models.TextField(_("reason for the price"), blank=True)
     # Types such as Student need staff approval before payment; frozen here like the price.
     needs_approval = models.BooleanField(_("needs approval"), default=False, editable=False)
     applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)
@@ -141,3 +143,68 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} ({self.type})"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD_ONLINE = "card_online", _("Card online (Stripe)")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    CHEQUE = "cheque", _("Cheque")
+    CASH = "cash", _("Cash")
+    CARD_TERMINAL = "card_terminal", _("Card terminal")
+    OTHER = "other", _("Other")
+
+
+# Methods staff record by hand; card payments online are recorded by the Stripe webhook.
+OFFICE_METHODS = [choice for choice in PaymentMethod.choices if choice[0] != PaymentMethod.CARD_ONLINE]
+
+
+class PaymentReview(models.TextChoices):
+    NONE = "", _("Nothing to review")
+    OVERPAID = "overpaid", _("More than the order's amount was received")
+    ORDER_CLOSED = "order_closed", _("Received for a cancelled, failed or refunded order")
+
+
+class PaymentQuerySet(models.QuerySet):
+    def total(self):
+        return self.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+    def needing_review(self):
+        return self.exclude(review=PaymentReview.NONE).filter(reviewed_at__isnull=True)
+
+
+class Payment(models.Model):
+    """Money received for an order, as the office or the payment provider recorded it: several partial
+    payments may add up to the order's amount. A payment that cannot settle its order (too much, or for an
+    order that is closed) is kept and flagged for staff, never dropped."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("order"))
+    amount = models.DecimalField(_("amount received"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    received_on = models.DateField(_("date received"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    review = models.CharField(_("to review"), max_length=20, choices=PaymentReview.choices, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_on", "-recorded_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="payment_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.order.number}: {self.amount} {self.currency} ({self.received_on})"

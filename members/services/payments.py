@@ -1,13 +1,13 @@
-"""Orders and payments: create an order at a frozen price, mark it paid (one term, exactly once), comp a term,
-approve, refund; and the emails about orders (invoice, receipt, approval), written to the outbox in the
+"""Orders and payments: create an order at a frozen price, record money received (in parts, by any method),
+mark it paid (one term, exactly once), comp a term, approve, refund; and the emails about orders (invoice, receipt, approval), written to the outbox in the
 same transaction as the change they announce, once per order."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +17,14 @@ from members.models import (
     Order,
     OrderNumberCounter,
     OrderStatus,
+    Payment,
+    PaymentMethod,
     PaymentProvider,
     Term,
+    User,
 )
+from members.services.accounts import member_create
+from members.services.documents import order_email_send, order_email_was_sent
 from members.services.memberships import (
     MSG_NOT_PURCHASABLE,
     MSG_REASON_REQUIRED,
@@ -30,7 +35,6 @@ from members.services.memberships import (
     price_quote,
     term_end,
 )
-from society.services.mail import email_enqueue_template
 
 MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
 MSG_PROVIDER_NOT_ALLOWED = _("Members pay by card or by invoice.")
@@ -40,6 +44,9 @@ MSG_STATEMENT_REQUIRED = _(
 MSG_NOT_AWAITING_APPROVAL = _("Order %(number)s is not waiting for approval.")
 MSG_ALREADY_REFUNDED = _("Order %(number)s was already refunded; nothing was changed.")
 MSG_NOT_PAID = _("Order %(number)s is not paid (status: %(status)s), so it cannot be refunded.")
+
+MSG_PAYMENT_AMOUNT = _("Enter the amount received: more than zero.")
+MSG_PRICE_REASON = _("The price list says %(amount)s: give the reason for a different price.")
 
 MEMBER_PROVIDERS = (PaymentProvider.STRIPE, PaymentProvider.INVOICE)
 
@@ -63,7 +70,16 @@ def _membership_locked(*, user) -> Membership:
 
 @transaction.atomic
 def order_create(
-    *, user, membership_type: MembershipType, provider: str, statement: str = "", created_by=None
+    *,
+    user,
+    membership_type: MembershipType,
+    provider: str,
+    statement: str = "",
+    created_by=None,
+    amount: Decimal | None = None,
+    price_reason: str = "",
+    office: bool = False,
+    send_invoice: bool = True,
 ) -> Order:
     """Create a pending order for joining or renewing, freezing today's price, band and country on it.
 
@@ -73,15 +89,26 @@ def order_create(
 
     The member's membership row is locked, so a double click or two tabs reuse one pending order instead
     of creating two. A member who switches type or method gets a new order; the older pending one is void.
+
+    `office=True` is staff taking an order by phone or at the desk (`created_by` is the staff member): the
+    order is approved as it is made, the price may differ from the matrix (`amount`, with a required
+    `price_reason`), and staff choose whether the invoice is emailed (`send_invoice`).
     """
     if provider not in MEMBER_PROVIDERS:
         raise ValidationError(MSG_PROVIDER_NOT_ALLOWED, code="provider")
     if not (membership_type.is_purchasable and membership_type.is_active):
         raise ValidationError(MSG_NOT_PURCHASABLE, code="not_purchasable", params={"type": membership_type.name})
     statement = (statement or "").strip()
-    if membership_type.requires_approval and not statement:
+    if membership_type.requires_approval and not statement and not office:
         raise ValidationError(MSG_STATEMENT_REQUIRED, code="statement_required", params={"type": membership_type.name})
     quote = price_quote(user=user, membership_type=membership_type)
+    price_reason = (price_reason or "").strip() if office else ""
+    if amount is None or not office:
+        amount = quote.amount
+    elif amount < 0:
+        raise ValidationError(MSG_PAYMENT_AMOUNT, code="amount")
+    elif amount != quote.amount and not price_reason:
+        raise ValidationError(MSG_PRICE_REASON, code="price_reason", params={"amount": quote.amount})
     membership = _membership_locked(user=user)
     check_may_order(membership=membership)
 
@@ -90,10 +117,11 @@ def order_create(
         if (order.membership_type_id, order.provider, order.amount, order.band) == (
             membership_type.pk,
             provider,
-            quote.amount,
+            amount,
             quote.band,
         ):
-            _invoice_send_if_due(order=order)
+            if send_invoice:
+                _invoice_send_if_due(order=order)
             return order
     for order in pending:
         order.status = OrderStatus.CANCELLED
@@ -106,17 +134,51 @@ def order_create(
         membership_type=membership_type,
         country=quote.country,
         band=quote.band,
-        amount=quote.amount,
+        amount=amount,
+        price_reason=price_reason,
         currency=quote.currency,
         provider=provider,
         needs_approval=membership_type.requires_approval,
         applicant_statement=statement if membership_type.requires_approval else "",
         created_by=created_by or user,
     )
+    if office and order.needs_approval:
+        order.approved_at, order.approved_by = timezone.now(), created_by
     order._history_user = created_by or user
     order.save()
-    _invoice_send_if_due(order=order)
+    if send_invoice:
+        _invoice_send_if_due(order=order)
     return order
+
+
+@transaction.atomic
+def office_order_create(
+    *,
+    by,
+    email: str,
+    membership_type: MembershipType,
+    full_name: str = "",
+    country: str = "",
+    amount: Decimal | None = None,
+    price_reason: str = "",
+    send_invoice: bool = True,
+) -> Order:
+    """Staff take an order by phone or at the meeting desk: for an existing member (found by email), or for
+    someone new, whose account is opened in the same step (they are emailed a link to choose a password).
+    Either both the account and the order are written, or neither."""
+    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    if user is None:
+        user = member_create(email=email, full_name=full_name, country=country, by=by)
+    return order_create(
+        user=user,
+        membership_type=membership_type,
+        provider=PaymentProvider.INVOICE,
+        created_by=by,
+        amount=amount,
+        price_reason=price_reason,
+        office=True,
+        send_invoice=send_invoice,
+    )
 
 
 def _invoice_send_if_due(*, order: Order) -> None:
@@ -170,9 +232,36 @@ def order_mark_paid(
             update_fields.append("payment_intent")
         order._history_user = by
         order.save(update_fields=update_fields)
+        if order.provider == PaymentProvider.STRIPE and not order.payments.exists():
+            Payment.objects.create(
+                order=order,
+                amount=order.amount,
+                currency=order.currency,
+                received_on=paid_on,
+                method=PaymentMethod.CARD_ONLINE,
+                reference=payment_intent or provider_reference or "",
+                recorded_by=by,
+            )
         if order.provider != PaymentProvider.COMP:
             order_email_send(order=order, kind="receipt")
+        _pending_orders_cancel(membership=membership, paid=order, by=by)
     return term
+
+
+def _pending_orders_cancel(*, membership: Membership, paid: Order, by) -> None:
+    """One paid order per period: the membership's other pending orders (an invoice, an abandoned card
+    checkout) would otherwise stay payable and add a second term. A member who was sent one of them as an
+    invoice is told it is void."""
+    others = (
+        Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING).exclude(pk=paid.pk)
+    )
+    for other in others:
+        other.status = OrderStatus.CANCELLED
+        other._history_user = by
+        other._change_reason = f"Order {paid.number} was paid"
+        other.save(update_fields=["status"])
+        if order_email_was_sent(order=other, kind="invoice"):
+            order_email_send(order=other, kind="invoice_cancelled", paid=paid)
 
 
 @transaction.atomic
@@ -264,35 +353,3 @@ def order_refund(*, order: Order, reason: str, by=None) -> Order:
     order._change_reason = reason[:100]  # history_change_reason is a CharField(100); the full text is on the order
     order.save(update_fields=["status", "refunded_at", "refund_reason", "refunded_by"])
     return order
-
-
-ORDER_EMAIL_SUBJECTS = {
-    "invoice": _("Invoice %(number)s for your membership"),
-    "receipt": _("Receipt %(number)s: your membership is paid"),
-    "approved": _("Your application is approved: please pay order %(number)s"),
-}
-
-
-def order_email_send(*, order: Order, kind: str) -> None:
-    """Write the order's `kind` email (members/email/<kind>.txt|html) to the outbox in the member's language,
-    in the caller's transaction. Keyed by kind and order number, so a replayed payment notification or a
-    double click never sends a second receipt or invoice."""
-    user = order.membership.user
-    context = {
-        "user": user,
-        "order": order,
-        "number": order.number,
-        "order_url": settings.SITE_URL + reverse("members:order", kwargs={"number": order.number}),
-        "bank_details": settings.SOCIETY_BANK_DETAILS,
-    }
-    if kind == "receipt":
-        context["term"] = order.term
-    email_enqueue_template(
-        to=user.email,
-        language=user.language,
-        subject=ORDER_EMAIL_SUBJECTS[kind],
-        template=f"members/email/{kind}",
-        context=context,
-        kind=kind,
-        key=f"{kind}:{order.number}",
-    )

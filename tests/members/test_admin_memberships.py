@@ -92,8 +92,14 @@ def test_search_by_order_number_and_orcid(admin_client, types):
 @time_machine.travel(NOW, tick=False)
 def test_staff_mark_invoice_paid_from_the_order_admin(admin_client, types):
     order = order_create(user=UserFactory(country="DE"), membership_type=types["Full"], provider="invoice")
+    data = {"action": "mark_paid", "_selected_action": [order.pk]}
+    form = admin_client.post("/admin/members/order/", data)
+    assert "Date received" in form.content.decode()
+    assert Order.objects.get().status == OrderStatus.PENDING
     response = admin_client.post(
-        "/admin/members/order/", {"action": "mark_paid", "_selected_action": [order.pk]}, follow=True
+        "/admin/members/order/",
+        {**data, "apply": "1", "received_on": "2026-11-25", "method": "bank_transfer", "reference": "TRF-1"},
+        follow=True,
     )
     assert "1 invoice marked paid." in response.content.decode()
     order.refresh_from_db()
@@ -104,8 +110,13 @@ def test_staff_mark_invoice_paid_from_the_order_admin(admin_client, types):
 @time_machine.travel(NOW, tick=False)
 def test_mark_invoice_paid_action_on_memberships(admin_client, types):
     order = order_create(user=UserFactory(country="DE"), membership_type=types["Full"], provider="invoice")
-    admin_client.post(CHANGELIST, {"action": "mark_invoice_paid", "_selected_action": [order.membership_id]})
+    data = {"action": "mark_invoice_paid", "_selected_action": [order.membership_id]}
+    form = admin_client.post(CHANGELIST, data).content.decode()
+    assert order.number in form
+    assert not Term.objects.exists()
+    admin_client.post(CHANGELIST, {**data, "apply": "1", "received_on": "2026-11-20", "method": "cheque"})
     assert Term.objects.get().order == order
+    assert Term.objects.get().start == datetime.date(2026, 11, 20)
 
 
 @time_machine.travel(NOW, tick=False)

@@ -81,6 +81,8 @@ def test_member_renews_by_invoice_staff_marks_it_paid_and_member_sees_new_end(pa
     page.locator(f'input.action-select[value="{order.pk}"]').check()
     page.select_option('select[name="action"]', "mark_paid")
     page.locator('button[name="index"]').click()
+    page.get_by_label("Reference").fill("TRF-2026-0042")
+    page.get_by_role("button", name="Mark paid").click()
     page.get_by_text("1 invoice marked paid.").wait_for()
 
     log_in(page, member, live_server)
