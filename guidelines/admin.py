@@ -184,7 +184,11 @@ class EditionAdmin(SimpleHistoryAdmin):
                 published += 1
             except ValidationError as error:
                 for message in error.messages:
-                    self.message_user(request, f"{edition.label}: {message}", messages.ERROR)
+                    self.message_user(
+                        request,
+                        _("%(edition)s: %(problem)s") % {"edition": edition.label, "problem": message},
+                        messages.ERROR,
+                    )
         if published:
             self.message_user(
                 request,

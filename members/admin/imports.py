@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from members.forms.imports import ImportUploadForm
 from members.models import ImportStatus, MemberImport
@@ -20,7 +21,7 @@ def import_upload(request):
             return redirect("admin:members_membership_import_progress", pk=job.pk)
     context = {
         **admin.site.each_context(request),
-        "title": "Import members",
+        "title": _("Import members"),
         "form": form,
         "imports": MemberImport.objects.defer("content")[:10],
     }
@@ -32,10 +33,10 @@ def import_progress(request, pk: int):
     if job.is_running:
         job = import_step(job_id=job.pk)
         if job.status == ImportStatus.DONE:
-            messages.success(request, f"Imported {job.file_name}.")
+            messages.success(request, _("Imported %(file)s.") % {"file": job.file_name})
     context = {
         **admin.site.each_context(request),
-        "title": f"Import {job.file_name}",
+        "title": _("Import %(file)s") % {"file": job.file_name},
         "job": job,
         "running": job.is_running,
     }

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_countries import countries
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -293,8 +294,16 @@ class MembershipAdmin(SimpleHistoryAdmin):
                     membership_cancel(membership=membership, reason=form.cleaned_data["reason"], by=request.user)
                     done += 1
                 except ValidationError as error:
-                    self.message_user(request, f"{membership}: {' '.join(error.messages)}", messages.WARNING)
-            self.message_user(request, _("Cancelled %(count)d membership(s).") % {"count": done})
+                    self.message_user(
+                        request,
+                        _("%(membership)s: %(problem)s")
+                        % {"membership": membership, "problem": " ".join(error.messages)},
+                        messages.WARNING,
+                    )
+            self.message_user(
+                request,
+                ngettext("Cancelled %(count)d membership.", "Cancelled %(count)d memberships.", done) % {"count": done},
+            )
             return None
         return self._reason_page(request, queryset, form, "cancel_memberships", _("Cancel memberships"))
 

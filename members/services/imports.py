@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from members.models import ImportStatus, MemberImport, Membership, MembershipType, Term, User
@@ -44,11 +45,11 @@ def import_read(text: str) -> list[tuple[int, dict]]:
     """(line number, row) pairs; line numbers count the header as line 1, as a spreadsheet shows them."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if reader.fieldnames is None:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     fields = {name.strip().lower(): name for name in reader.fieldnames}
     missing = [column for column in COLUMNS if column not in fields]
     if missing:
-        raise ImportFileError(f"Missing columns: {', '.join(missing)}.")
+        raise ImportFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
     rows = []
     for row in reader:
         values = {column: (row.get(fields[column]) or "").strip() for column in COLUMNS}
@@ -88,30 +89,34 @@ def import_check(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list]:
         try:
             validate_email(email)
         except ValidationError:
-            reasons.append(f"invalid email {values['email']!r}")
+            reasons.append(_("invalid email %(value)r") % {"value": values["email"]})
         if not values["full name"]:
-            reasons.append("full name is missing")
+            reasons.append(_("full name is missing"))
         country = _country_code(values["country"])
         if country is None:
-            reasons.append(f"unknown country {values['country']!r}")
+            reasons.append(_("unknown country %(value)r") % {"value": values["country"]})
         type_slug = types.get(values["type"].lower())
         if type_slug is None:
-            reasons.append(f"unknown membership type {values['type']!r}")
+            reasons.append(_("unknown membership type %(value)r") % {"value": values["type"]})
         try:
             end = datetime.date.fromisoformat(values["term end date"])
         except ValueError:
             end = None
-            reasons.append(f"term end date {values['term end date']!r} is not a date like 2026-12-31")
+            reasons.append(
+                _("term end date %(value)r is not a date like 2026-12-31") % {"value": values["term end date"]}
+            )
         orcid = orcid_normalise(values["orcid"]) if values["orcid"] else ""
         if orcid:
             try:
                 validate_orcid(orcid)
             except ValidationError as error:
-                reasons.append(f"ORCID {values['orcid']!r}: {' '.join(error.messages)}")
+                reasons.append(
+                    _("ORCID %(value)r: %(problem)s") % {"value": values["orcid"], "problem": " ".join(error.messages)}
+                )
             if orcid_owner.get(orcid, email) != email:
-                reasons.append(f"ORCID {orcid} belongs to another member")
+                reasons.append(_("ORCID %(orcid)s belongs to another member") % {"orcid": orcid})
         if reasons:
-            errors.append((line, "; ".join(reasons)))
+            errors.append((line, _("; ").join(reasons)))
         else:
             good.append(
                 ImportRow(line, email, values["full name"], country, values["institution"], type_slug, end, orcid)
@@ -124,7 +129,13 @@ def duplicate_emails(rows: list[tuple[int, dict]]) -> list[tuple[int, str]]:
     for line, values in rows:
         email = values["email"].lower()
         if email in seen:
-            errors.append((line, f"{email} appears twice in the file (first on line {seen[email]})"))
+            errors.append(
+                (
+                    line,
+                    _("%(email)s appears twice in the file (first on line %(line)d)")
+                    % {"email": email, "line": seen[email]},
+                )
+            )
         else:
             seen[email] = line
     return errors

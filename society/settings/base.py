@@ -189,6 +189,7 @@ LANGUAGES = [
     ("pt", _("Portuguese")),
     ("zh-hans", _("Simplified Chinese")),
     ("ja", _("Japanese")),
+    ("ar", _("Arabic")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
