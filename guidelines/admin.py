@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from guidelines.exchange import edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from guidelines.selectors import translations_freshness
 from guidelines.services import (
     edition_assert_editable,
     edition_publish,
@@ -200,8 +201,25 @@ class EditionAdmin(SimpleHistoryAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="guidelines_edition_import"),
+            path(
+                "translations/",
+                self.admin_site.admin_view(self.translations_view),
+                name="guidelines_edition_translations",
+            ),
             *super().get_urls(),
         ]
+
+    def translations_view(self, request):
+        """For editors: per translated edition, which provisions were translated from an older source text."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Translations out of date"),
+            "editions": translations_freshness(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/guidelines/edition/translations.html", context)
 
     def import_view(self, request):
         if not self.has_add_permission(request):
