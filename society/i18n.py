@@ -35,7 +35,8 @@ def is_public_path(path: str, urlconf=None) -> bool:
     with translation.override(language):
         for resolver in _public_resolvers(urlconf):
             try:
-                resolver.resolve(path)
+                # The root resolver strips the leading "/" before handing a path to its children.
+                resolver.resolve(path.removeprefix("/"))
             except Resolver404:
                 continue
             return True
