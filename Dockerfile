@@ -8,12 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=society.settings.production
 
 WORKDIR /app
+# gettext only to compile the translation catalogues (locale/*/LC_MESSAGES/*.po -> .mo) below.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
 # collectstatic needs settings to load; the key here is thrown away with the build layer.
 RUN SECRET_KEY=collectstatic-only-build-time-key python manage.py collectstatic --noinput \
+    && SECRET_KEY=compilemessages-only-build-time-key python manage.py compilemessages -v0 \
     && useradd --create-home --uid 10001 society \
     && mkdir -p /app/media && chown society:society /app/media
 

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test bootstrap reset-db lint format bench clean
+.PHONY: run test bootstrap reset-db lint format bench clean messages translations
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ").")'
@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 bootstrap: $(VENV)/.installed
 
-run: bootstrap
+run: bootstrap messages
 	@python manage.py preflight
 	python manage.py migrate --noinput
 	python manage.py seed_demo
@@ -35,10 +35,22 @@ format: $(VENV)/.installed
 	ruff format .
 
 test: export DJANGO_SETTINGS_MODULE := society.settings.test
-test: bootstrap lint
+test: bootstrap lint messages
 	@python manage.py preflight --test-database
 	@bash .ci/ensure-chromium
 	pytest $(PYTEST_ARGS)
+
+# The .mo files are built, never committed: compile every locale/<lang>/LC_MESSAGES/*.po.
+messages: bootstrap
+	@bash .ci/ensure-gettext
+	@python manage.py compilemessages --ignore=.venv -v0
+
+# Re-extract every marked string into locale/<lang>/LC_MESSAGES/django.po (msgmerge keeps the translations).
+LOCALES := $(patsubst locale/%/LC_MESSAGES,%,$(wildcard locale/*/LC_MESSAGES))
+translations: bootstrap
+	@bash .ci/ensure-gettext
+	python manage.py makemessages $(addprefix -l ,$(LOCALES)) --ignore='.venv/*' --ignore='node_modules/*' \
+		--ignore='staticfiles/*' --ignore='tests/*' --ignore='bench/*'
 
 # Drop and recreate the local database (its demo data too); `make run` then migrates and seeds it again.
 reset-db: bootstrap
@@ -50,3 +62,4 @@ bench: bootstrap
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
+	find locale -name '*.mo' -delete

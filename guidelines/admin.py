@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from guidelines.exchange import edition_file_read, edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from guidelines.selectors import translations_freshness
 from guidelines.services import (
     edition_assert_editable,
     edition_publish,
@@ -217,7 +218,11 @@ class EditionAdmin(HistoryAdmin):
                 published += 1
             except ValidationError as error:
                 for message in error.messages:
-                    self.message_user(request, f"{edition.label}: {message}", messages.ERROR)
+                    self.message_user(
+                        request,
+                        _("%(edition)s: %(problem)s") % {"edition": edition.label, "problem": message},
+                        messages.ERROR,
+                    )
         if published:
             self.message_user(
                 request,
@@ -229,8 +234,25 @@ class EditionAdmin(HistoryAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="guidelines_edition_import"),
+            path(
+                "translations/",
+                self.admin_site.admin_view(self.translations_view),
+                name="guidelines_edition_translations",
+            ),
             *super().get_urls(),
         ]
+
+    def translations_view(self, request):
+        """For editors: per translated edition, which provisions were translated from an older source text."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Translations out of date"),
+            "editions": translations_freshness(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/guidelines/edition/translations.html", context)
 
     def import_view(self, request):
         if not self.has_add_permission(request):

@@ -139,7 +139,9 @@ class Edition(models.Model):
     Kind = EditionKind
     Status = EditionStatus
 
-    guideline = models.ForeignKey(Guideline, on_delete=models.PROTECT, related_name="editions")
+    guideline = models.ForeignKey(
+        Guideline, verbose_name=_("guideline"), on_delete=models.PROTECT, related_name="editions"
+    )
     label = models.CharField(_("label"), max_length=100, help_text=_("For example “2021” or “2025 targeted update”."))
     slug = models.SlugField(_("slug"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.FULL)
@@ -158,7 +160,7 @@ class Edition(models.Model):
         related_name="translations",
         verbose_name=_("translation of"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=["change_summary_html"])
     objects = EditionQuerySet.as_manager()
@@ -229,10 +231,12 @@ class Provision(models.Model):
     """The identity of a section or recommendation across editions. Never deleted, so that every edition
     that ever contained it, and every citation of it, can still be resolved."""
 
-    guideline = models.ForeignKey(Guideline, on_delete=models.PROTECT, related_name="provisions")
+    guideline = models.ForeignKey(
+        Guideline, verbose_name=_("guideline"), on_delete=models.PROTECT, related_name="provisions"
+    )
     uid = models.CharField(_("stable identifier"), max_length=64, default=uuid.uuid4, editable=True)
     slug = models.SlugField(_("slug"), max_length=120, help_text=_("The readable part of its permanent URL."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["guideline", "slug"]
@@ -284,8 +288,10 @@ class ProvisionVersion(models.Model):
 
     Kind = ProvisionKind
 
-    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="versions")
-    provision = models.ForeignKey(Provision, on_delete=models.PROTECT, related_name="versions")
+    edition = models.ForeignKey(Edition, verbose_name=_("edition"), on_delete=models.CASCADE, related_name="versions")
+    provision = models.ForeignKey(
+        Provision, verbose_name=_("provision"), on_delete=models.PROTECT, related_name="versions"
+    )
     number = models.CharField(_("number"), max_length=30, help_text=_("For example “3.2.1”."))
     heading = models.CharField(_("heading"), max_length=300, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.SECTION)

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Left
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -166,6 +166,35 @@ def outdated_translations(edition, versions) -> set[int]:
         for version in versions
         if version.source_hash and source_hashes.get(version.provision_id) not in (None, version.source_hash)
     }
+
+
+def translations_freshness():
+    """Every translated edition with its provision count and the provisions translated from a text the source
+    edition no longer has (the reader's "may be out of date" flag, see outdated_translations): two queries."""
+    source_now = ProvisionVersion.objects.filter(
+        edition_id=OuterRef("edition__translation_of_id"), provision_id=OuterRef("provision_id")
+    ).values("content_hash")[:1]
+    outdated = (
+        ProvisionVersion.objects.filter(edition__translation_of__isnull=False)
+        .exclude(source_hash="")
+        .annotate(source_now=Subquery(source_now))
+        .filter(source_now__isnull=False)
+        .exclude(source_now=F("source_hash"))
+        .only("edition_id", "number", "heading")
+        .order_by("order", "pk")
+    )
+    by_edition = {}
+    for version in outdated:
+        by_edition.setdefault(version.edition_id, []).append(version)
+    editions = list(
+        Edition.objects.filter(translation_of__isnull=False)
+        .select_related("guideline", "translation_of")
+        .annotate(provision_count=Count("versions"))
+        .order_by("guideline__order", "guideline__title", "translation_of__published_on", "language")
+    )
+    for edition in editions:
+        edition.outdated_versions = by_edition.get(edition.pk, [])
+    return editions
 
 
 def provision_timeline(state: GuidelineState, provision):

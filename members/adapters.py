@@ -8,6 +8,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from members.models import User
@@ -31,11 +32,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render allauth's message as usual, then hand it to the outbox instead of sending it inline:
-        it is delivered after the surrounding transaction commits, retried, and visible in admin."""
+        it is delivered after the surrounding transaction commits, retried, and visible in admin.
+
+        Rendered in the recipient's saved language whoever triggers it (a staff member, another device); an
+        address without an account (enumeration-safe "unknown account" emails) gets the page's language."""
         request = allauth_context.request
         ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
         ctx.update(context)
-        message = self.render_mail(template_prefix, email, ctx)
+        recipient = ctx.get("user") or User.objects.filter(email__iexact=email).only("language").first()
+        language = getattr(recipient, "language", "") or translation.get_language()
+        with translation.override(language):
+            message = self.render_mail(template_prefix, email, ctx)
         html = next(
             (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None
         )

@@ -10,7 +10,12 @@ from society.models import NewsArticle, Page
 
 
 class SiteUrlSitemap(Sitemap):
-    """Locations under SITE_URL, matching the pages' canonical links whatever host the crawler asked."""
+    """Locations under SITE_URL, matching the pages' canonical links whatever host the crawler asked; every
+    public page once per language, each listing the others and x-default (English) as alternates."""
+
+    i18n = True
+    alternates = True
+    x_default = True
 
     def get_domain(self, site=None):
         return urlsplit(settings.SITE_URL).netloc

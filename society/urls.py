@@ -1,9 +1,11 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from members.views.accounts import language_switch
 from members.views.payments import stripe_webhook
 from society import views
 from society.access import has_staff_powers
@@ -16,10 +18,6 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.has_permission = has_staff_powers
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
-    path("about/", views.AboutView.as_view(), name="about"),
-    path("pages/<slug:slug>/", views.PageDetailView.as_view(), name="page"),
-    path("news/", include("society.news_urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots"),
     # An index of one sitemap per section, each paginated (?p=2…), so every URL stays reachable when a
@@ -29,10 +27,21 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("membership/", include("members.urls")),
     path("payments/stripe/webhook/", stripe_webhook, name="stripe-webhook"),
-    path("guidelines/", include("guidelines.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/switch/<str:code>/", language_switch, name="language-switch"),
     path("admin/", admin.site.urls),
 ]
+
+# Public pages in every language: /es/guidelines/…, English unprefixed so existing links keep working.
+# Member, account and admin URLs above have no prefix (society.middleware picks their language).
+urlpatterns += i18n_patterns(
+    path("", views.HomeView.as_view(), name="home"),
+    path("about/", views.AboutView.as_view(), name="about"),
+    path("pages/<slug:slug>/", views.PageDetailView.as_view(), name="page"),
+    path("news/", include("society.news_urls")),
+    path("guidelines/", include("guidelines.urls")),
+    prefix_default_language=False,
+)
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 
 class RecordInline(admin.TabularInline):
@@ -45,7 +46,8 @@ def apply_to_each(modeladmin, request, objects, action) -> int:
         try:
             action(obj)
         except ValidationError as error:
-            modeladmin.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.WARNING)
+            problem = {"object": obj, "problem": " ".join(error.messages)}
+            modeladmin.message_user(request, _("%(object)s: %(problem)s") % problem, messages.WARNING)
         else:
             done += 1
     return done

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_countries import countries
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
@@ -289,7 +290,10 @@ class MembershipAdmin(HistoryAdmin):
                 queryset,
                 lambda membership: membership_cancel(membership=membership, reason=reason, by=request.user),
             )
-            self.message_user(request, _("Cancelled %(count)d membership(s).") % {"count": done})
+            self.message_user(
+                request,
+                ngettext("Cancelled %(count)d membership.", "Cancelled %(count)d memberships.", done) % {"count": done},
+            )
             return None
         return self._reason_page(request, queryset, form, "cancel_memberships", _("Cancel memberships"))
 

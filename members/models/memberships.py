@@ -125,7 +125,9 @@ class CountryBand(models.Model):
 class Price(models.Model):
     """One price per (membership type, income band), in settings.DUES_CURRENCY."""
 
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="prices")
+    membership_type = models.ForeignKey(
+        MembershipType, verbose_name=_("membership type"), on_delete=models.PROTECT, related_name="prices"
+    )
     band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
 
@@ -183,7 +185,9 @@ class MembershipQuerySet(models.QuerySet):
 class Membership(models.Model):
     """One per member. Its terms are its history; nothing here is rewritten by a renewal."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="membership")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.PROTECT, related_name="membership"
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
@@ -246,12 +250,18 @@ class TermQuerySet(models.QuerySet):
 class Term(models.Model):
     """A paid period of membership, from `start` through the end of `end` (inclusive) in the society's TIME_ZONE."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="terms")
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="terms")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.PROTECT, related_name="terms"
+    )
+    membership_type = models.ForeignKey(
+        MembershipType, verbose_name=_("membership type"), on_delete=models.PROTECT, related_name="terms"
+    )
     start = models.DateField(_("start"))
     end = models.DateField(_("end (inclusive)"))
     # One order pays for exactly one term: a replayed payment notification cannot add a second.
-    order = models.OneToOneField("members.Order", on_delete=models.PROTECT, related_name="term", null=True, blank=True)
+    order = models.OneToOneField(
+        "members.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="term", null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # A refund voids the term it paid for; the row stays, so history is never rewritten.
     voided_at = models.DateTimeField(_("voided"), null=True, blank=True)

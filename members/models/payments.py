@@ -59,8 +59,12 @@ class Order(models.Model):
     """What a member owes or paid for one term. Never deleted: it is the society's financial record."""
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="orders")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.PROTECT, related_name="orders"
+    )
+    membership_type = models.ForeignKey(
+        MembershipType, verbose_name=_("membership type"), on_delete=models.PROTECT, related_name="orders"
+    )
     country = CountryField(_("country at order time"), blank=True)
     band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
     # Frozen when the order is created: later price or band changes never alter it.
@@ -74,7 +78,12 @@ class Order(models.Model):
     refunded_at = models.DateTimeField(_("refunded"), null=True, blank=True)
     refund_reason = models.TextField(_("reason for refund"), blank=True)
     refunded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("refunded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
     # Staff may charge other than the price matrix (a meeting-desk discount); the reason is required then.
@@ -84,12 +93,22 @@ class Order(models.Model):
     applicant_statement = models.TextField(_("how the member meets the eligibility"), blank=True)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     history = HistoricalRecords()
@@ -134,7 +153,9 @@ class StripeEvent(models.Model):
     type = models.CharField(_("type"), max_length=100)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+    )
 
     class Meta:
         ordering = ["-received_at"]

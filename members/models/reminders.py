@@ -94,10 +94,16 @@ class ReminderRule(models.Model):
 class ReminderDelivery(models.Model):
     """The record that a term was reminded by a rule: at most one, ever (the unique constraint)."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="reminder_deliveries")
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="reminder_deliveries")
-    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="deliveries")
-    email = models.OneToOneField(OutgoingEmail, on_delete=models.PROTECT, related_name="reminder_delivery")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.PROTECT, related_name="reminder_deliveries"
+    )
+    term = models.ForeignKey(Term, verbose_name=_("term"), on_delete=models.PROTECT, related_name="reminder_deliveries")
+    rule = models.ForeignKey(
+        ReminderRule, verbose_name=_("reminder rule"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    email = models.OneToOneField(
+        OutgoingEmail, verbose_name=_("email"), on_delete=models.PROTECT, related_name="reminder_delivery"
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

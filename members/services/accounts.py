@@ -100,6 +100,16 @@ def member_create(*, email: str, full_name: str, country: str, by) -> User:
 
 
 @transaction.atomic
+def user_language_set(*, user: User, language: str) -> None:
+    """Save the member's language (the footer switcher): their pages and every email to them use it."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.language != language:
+        locked.language = language
+        locked.save(update_fields=["language"])
+    user.language = language
+
+
+@transaction.atomic
 def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
     """Save the profile fields of a validated ProfileForm. The next dues price reads the saved country."""
     user = User.objects.select_for_update().get(pk=user.pk)

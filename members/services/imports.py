@@ -194,7 +194,7 @@ def import_check(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list]:
             if orcid_owner.get(orcid, email) != email:
                 reasons.append(_("ORCID %(orcid)s belongs to another member") % {"orcid": orcid})
         if reasons:
-            errors.append((line, "; ".join(reasons)))
+            errors.append((line, _("; ").join(reasons)))
         else:
             good.append(
                 ImportRow(line, email, values["full name"], country, values["institution"], type_slug, end, orcid)

@@ -17,12 +17,13 @@ from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
 
 from members.models import CountryBand, Price, ReminderDelivery, ReminderRule, Term, User
 from members.models.memberships import society_today
+from society.formats import format_money
 from society.health import REMINDER_JOB
 from society.models import OutgoingEmail
 from society.services.jobs import heartbeat_record
@@ -75,7 +76,7 @@ def reminder_context(*, user: User, term: Term, price=None, link: str | None = N
         "full_name": user.full_name,
         "membership_type": term.membership_type.name,
         "end_date": date_format(term.end, "DATE_FORMAT"),
-        "price": f"{number_format(price, 2)} {settings.DUES_CURRENCY}" if price is not None else "",
+        "price": format_money(price, settings.DUES_CURRENCY) if price is not None else "",
         "renew_url": link or renew_url(),
         "society_name": settings.SOCIETY_NAME,
     }

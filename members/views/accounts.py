@@ -3,14 +3,16 @@
 import json
 
 from allauth.account.decorators import reauthentication_required, verified_email_required
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Collate
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, View
 from django_countries import countries
@@ -18,10 +20,10 @@ from django_countries import countries
 from members.forms.accounts import AccountDeleteForm, ProfileForm
 from members.models import User
 from members.selectors import has_member_access
-from members.services.accounts import user_erase, user_export_data, user_profile_update
+from members.services.accounts import user_erase, user_export_data, user_language_set, user_profile_update
+from society.i18n import icu_collation
 
 DIRECTORY_PAGE_SIZE = 25
-NAME_COLLATION = "und-x-icu"
 SEARCH_MAX_LENGTH = 200
 
 
@@ -91,9 +93,10 @@ class DirectoryView(ListView):
         country = self.request.GET.get("country", "")
         if country in dict(countries):
             people = people.filter(country=country)
-        # ICU's root collation sorts "Åsa" beside "Asa" and groups scripts, instead of ordering by code point.
+        # The reader's ICU collation sorts "Åsa" beside "Asa" (or after "Z" in Swedish-like orders) and groups
+        # scripts, instead of ordering by code point.
         return people.only("full_name", "institution", "country", "orcid").order_by(
-            Collate("full_name", NAME_COLLATION), "pk"
+            Collate("full_name", icu_collation(translation.get_language())), "pk"
         )
 
     def get_context_data(self, **kwargs):
@@ -106,3 +109,26 @@ class DirectoryView(ListView):
             querystring=query.urlencode(),
             **kwargs,
         )
+
+
+def language_switch(request, code: str):
+    """The footer's language link on pages without a language in the URL: remember the choice (the cookie, and
+    a signed-in member's profile, which their emails follow) and go back to the page. A plain link, so it also
+    works without JavaScript or a form; the worst a forged link can do is change someone's language."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404
+    next_url = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=False):
+        next_url = "/"
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=code)
+    response = redirect(next_url)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+    )
+    return response

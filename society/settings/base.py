@@ -58,10 +58,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "society.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "society.middleware.MemberLanguageMiddleware",
     # After auth and locale, so its 400 page is the site's page in the reader's language; before every view.
     "society.middleware.MalformedInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -201,8 +202,12 @@ LANGUAGES = [
     ("pt", _("Portuguese")),
     ("zh-hans", _("Simplified Chinese")),
     ("ja", _("Japanese")),
+    ("ar", _("Arabic")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Set only by the language switcher of unprefixed (member) pages; public pages take their language from the URL.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -236,7 +236,7 @@ def test_list_shows_the_current_editions_translations(client, two_editions, djan
     assert ">español</a>" in body
     assert f'<a href="{japanese.get_absolute_url()}" lang="ja" hreflang="ja"' in body
     assert ">日本語</a>" in body
-    assert body.count(">Deutsch</a>") == 5
+    assert body.count(">Deutsch</a>") == 5 + 1  # and the footer's language switcher
     # Only the current edition's translations; a translation is never listed as an edition of its own.
     assert superseded_french.get_absolute_url() not in body
     assert f'href="{spanish.get_absolute_url()}">' not in body

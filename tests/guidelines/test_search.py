@@ -159,10 +159,11 @@ def test_english_query_does_not_return_spanish_results_by_default(client, transl
 
 
 def test_default_language_is_the_readers_when_editions_exist_in_it(client, translated):
-    body = client.get("/guidelines/search/", {"q": "quimeras"}, headers={"accept-language": "es"}).content.decode()
+    # The reader's language is the page's: /es/… for Spanish readers.
+    body = client.get("/es/guidelines/search/", {"q": "quimeras"}).content.decode()
     assert "<mark>Quimeras</mark>" in body
     # No edition in French: French readers search the English originals.
-    body = client.get("/guidelines/search/", {"q": "chimeras"}, headers={"accept-language": "fr"}).content.decode()
+    body = client.get("/fr/guidelines/search/", {"q": "chimeras"}).content.decode()
     assert "<mark>Chimeras</mark> and their welfare" in body
     # An unknown language value is ignored rather than an error.
     assert client.get("/guidelines/search/", {"q": "chimeras", "language": "xx"}).status_code == 200

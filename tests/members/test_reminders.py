@@ -193,7 +193,7 @@ def test_the_member_receives_a_personal_multipart_email_in_their_language(rules,
     for part in (text, html):
         assert "Katha" in part
         assert "2. März 2026" in part  # the end date, formatted in German
-        assert "150,00 USD" in part
+        assert "150,00\xa0$" in part  # Babel's German currency format
     assert "/membership/" in html
     assert '<html lang="de">' in html
 

@@ -40,7 +40,7 @@ def test_join_page_names_country_band_and_prices(client, types):
     page = client.get("/membership/join/").content.decode()
     assert "India" in page
     assert "Lower-middle income" in page
-    assert "50.00 USD" in page
+    assert "$50.00" in page
     assert 'href="/membership/profile/">correct it in your profile</a>' in page
 
 

@@ -1,0 +1,161 @@
+"""Every page in every language: the URL decides a public page's language, the member's profile (or the
+cookie, or the browser) an unprefixed member page's; <html lang dir>, hreflang alternates and the switcher."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse, translate_url
+from django.utils import translation
+
+from members.models import User
+from tests.factories import OrderFactory, TermFactory, UserFactory, price_matrix
+from tests.guidelines.factories import build_edition
+from tests.sitemaps import SITEMAP_NS, sitemap_locations
+from tests.society.factories import NewsArticleFactory, PageFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 25, 12, tzinfo=datetime.UTC)
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
+HTML_TAG = re.compile(r'<html lang="([^"]+)" dir="(ltr|rtl)">')
+
+
+def html_lang_dir(response):
+    assert response.status_code == 200, response
+    return HTML_TAG.search(response.content.decode()).groups()
+
+
+def expected(code):
+    return (code, "rtl" if code == "ar" else "ltr")
+
+
+@pytest.fixture
+def public_urls(db):
+    edition = build_edition(provisions=3)
+    provision = edition.versions.select_related("provision").first().provision
+    with translation.override(settings.LANGUAGE_CODE):
+        return _english_urls(edition, provision)
+
+
+def _english_urls(edition, provision):
+    return [
+        reverse("home"),
+        reverse("about"),
+        PageFactory().get_absolute_url(),
+        reverse("news:list"),
+        NewsArticleFactory(publish_at=NOW - datetime.timedelta(days=1)).get_absolute_url(),
+        reverse("guidelines:list"),
+        edition.get_absolute_url(),
+        reverse(
+            "guidelines:provision",
+            kwargs={"guideline": edition.guideline.slug, "edition": edition.slug, "provision": provision.slug},
+        ),
+        reverse("guidelines:search") + "?q=text",
+    ]
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_public_pages_render_in_every_language_under_its_prefix(client, public_urls, code):
+    for url in public_urls:
+        with translation.override(settings.LANGUAGE_CODE):
+            localized = translate_url(url, code)
+        assert localized.startswith("/" if code == "en" else f"/{code}/")
+        response = client.get(localized)
+        assert html_lang_dir(response) == expected(code), localized
+        # The URL alone decides: caches need not vary on the browser's languages, and no cookie is set.
+        assert "Accept-Language" not in response.get("Vary", "")
+        assert not response.cookies
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_member_pages_render_in_the_members_language(client, code):
+    price_matrix("Full")
+    member = UserFactory(country="DE", language=code)
+    term = TermFactory(membership__user=member, end=datetime.date(2027, 6, 30))
+    order = OrderFactory(membership=term.membership)
+    client.force_login(member)
+    for url in [
+        reverse("members:home"),
+        reverse("members:profile"),
+        reverse("members:directory"),
+        reverse("members:renew"),
+        reverse("members:order", args=[order.number]),
+        reverse("account_email"),
+        reverse("account_change_password"),
+    ]:
+        assert html_lang_dir(client.get(url)) == expected(code), url
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_account_pages_follow_the_browser_for_visitors(client, code):
+    for url in [reverse("account_login"), reverse("account_signup"), reverse("account_reset_password")]:
+        response = client.get(url, headers={"accept-language": f"{code};q=1, en;q=0.5"})
+        assert html_lang_dir(response) == expected(code), url
+        assert "Accept-Language" in response["Vary"]
+
+
+def test_public_pages_declare_every_language_and_x_default(client, public_urls):
+    body = client.get("/es/news/").content.decode()
+    for code in LANGUAGES:
+        prefix = "" if code == "en" else f"/{code}"
+        assert f'<link rel="alternate" hreflang="{code}" href="{settings.SITE_URL}{prefix}/news/">' in body
+    assert f'<link rel="alternate" hreflang="x-default" href="{settings.SITE_URL}/news/">' in body
+    # The footer switcher: plain links to the same page in each language.
+    assert '<a href="/ar/news/" hreflang="ar" lang="ar">العربيّة</a>' in body
+    assert '<a href="/news/" hreflang="en" lang="en">English</a>' in body
+
+
+def test_member_pages_have_no_alternates_and_switch_through_the_language_view(client_logged_in, member):
+    body = client_logged_in.get("/membership/profile/").content.decode()
+    assert 'hreflang="x-default"' not in body
+    switch = reverse("language-switch", args=["ja"])
+    assert f'<a href="{switch}?next=/membership/profile/" hreflang="ja" lang="ja">日本語</a>' in body
+    response = client_logged_in.get(switch, {"next": "/membership/profile/"})
+    assert response.status_code == 302
+    assert response.url == "/membership/profile/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ja"
+    assert User.objects.get(pk=member.pk).language == "ja"
+    assert html_lang_dir(client_logged_in.get("/membership/profile/")) == ("ja", "ltr")
+
+
+def test_language_switch_refuses_other_sites_and_unknown_languages(client):
+    response = client.get(reverse("language-switch", args=["fr"]), {"next": "https://evil.example/"})
+    assert response.url == "/"
+    assert client.get(reverse("language-switch", args=["xx"])).status_code == 404
+    # A visitor's choice is kept in the cookie for the unprefixed pages.
+    assert html_lang_dir(client.get(reverse("account_login"))) == ("fr", "ltr")
+
+
+def test_profile_form_saves_the_language(client_logged_in, member):
+    response = client_logged_in.post(
+        "/membership/profile/",
+        {"full_name": member.full_name, "country": member.country, "language": "ar", "orcid": ""},
+    )
+    assert response.status_code == 302
+    assert User.objects.get(pk=member.pk).language == "ar"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_sitemap_lists_every_language_with_alternates(client, public_urls):
+    location = next(loc for loc in sitemap_locations(client) if "sitemap-static" in loc)
+    xml = client.get(location).content.decode()
+    assert f"<loc>{settings.SITE_URL}/ja/guidelines/</loc>" in xml
+    assert f'hreflang="ar" href="{settings.SITE_URL}/ar/guidelines/"' in xml
+    assert f'hreflang="x-default" href="{settings.SITE_URL}/guidelines/"' in xml
+    assert SITEMAP_NS["s"] in xml
+
+
+@time_machine.travel(NOW, tick=False)
+def test_money_and_dates_follow_the_page_language(client_logged_in, member):
+    term = TermFactory(membership__user=member, end=datetime.date(2027, 6, 30))
+    OrderFactory(membership=term.membership, amount="1234.50")
+    member.language = "de"
+    member.save(update_fields=["language"])
+    body = client_logged_in.get("/membership/").content.decode()
+    assert "1.234,50\xa0$" in body
+    assert "30. Juni 2027" in body
