@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib import admin
-from django.test import Client
 
 from members.models import ReminderRule
 from members.services.payments import order_create, order_mark_paid
+from tests.clients import Client
 from tests.crawl import HOSTILE_VALUES, all_patterns
 from tests.factories import StaffFactory, UserFactory, price_matrix
 from tests.guidelines.factories import build_edition
@@ -86,6 +86,9 @@ def client_as(role: str, site) -> Client:
     client = Client(raise_request_exception=False)
     if role != "anonymous":
         client.force_login(site[role])  # staff have TOTP set up (StaffFactory), so the admin opens
+    if role == "staff":
+        # Staff crawl the admin as staff who passed MFA; a redirect here would silently skip every admin URL.
+        assert client.get("/admin/").status_code == 200
     return client
 
 

@@ -152,7 +152,24 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
         "last_order",
         "user__orcid",
     ).order_by("pk")
-    return csv_response(header=CSV_HEADER, rows=rows.iterator(chunk_size=2000), filename=filename)
+    return csv_response(header=CSV_HEADER, rows=_labelled(rows.iterator(chunk_size=2000)), filename=filename)
+
+
+def _labelled(rows):
+    """Staff and accountants read names, not codes: "Kenya", "Lower-middle income", "Expiring"."""
+    bands, statuses = dict(IncomeBand.choices), dict(MembershipStatus.choices)
+    for email, name, country, band, type_name, status, last_end, last_order, orcid in rows:
+        yield [
+            email,
+            name,
+            countries.name(country) or country,
+            bands.get(band, band or ""),
+            type_name,
+            statuses.get(status, status),
+            last_end,
+            last_order,
+            orcid,
+        ]
 
 
 @admin.register(Membership)

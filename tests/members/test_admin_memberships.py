@@ -147,7 +147,7 @@ def test_cancel_action_requires_a_reason(admin_client):
 @time_machine.travel(NOW, tick=False)
 def test_export_streams_the_filtered_list_as_csv(admin_client):
     make_members(3)
-    lapsed = UserFactory(email="lapsed@example.org")
+    lapsed = UserFactory(email="lapsed@example.org", country="IN")
     TermFactory(membership=Membership.objects.create(user=lapsed), end=TODAY - datetime.timedelta(days=100))
     response = admin_client.get("/admin/members/membership/export/?status=lapsed")
     assert response.streaming
@@ -155,7 +155,8 @@ def test_export_streams_the_filtered_list_as_csv(admin_client):
     assert lines[0].startswith("email,full name,country,band,type,status")
     assert len(lines) == 2
     assert lines[1].startswith("lapsed@example.org,")
-    assert ",lapsed," in lines[1]
+    assert ",India," in lines[1]  # labels, not codes
+    assert ",Lapsed," in lines[1]
 
 
 @time_machine.travel(NOW, tick=False)

@@ -1,9 +1,9 @@
 """Junk in admin URLs and filters gets the changelist's invalid-filter answer or a 404, never a 500."""
 
 import pytest
-from django.test import Client
 
 from members.models import Membership
+from tests.clients import Client
 from tests.factories import StaffFactory, UserFactory
 from tests.society.factories import NewsArticleFactory
 

@@ -1,10 +1,10 @@
 """NUL bytes and invalid UTF-8 anywhere in a request get one clear 400 page and change nothing."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from members.models import User
+from tests.clients import Client
 from tests.factories import StaffFactory
 from tests.society.factories import NewsArticleFactory, TopicFactory
 
