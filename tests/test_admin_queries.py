@@ -6,6 +6,7 @@ below, and then until its changelist and change page stop running a query per ro
 import datetime
 import re
 from collections import Counter
+from decimal import Decimal
 from itertools import count
 
 import pytest
@@ -22,7 +23,10 @@ from members.models import (
     CountryBand,
     Membership,
     MembershipType,
+    Order,
     OrderStatus,
+    Payment,
+    PaymentMethod,
     ReminderDelivery,
     ReminderRule,
     StripeEvent,
@@ -77,6 +81,25 @@ def membership_with_history(related: int) -> Membership:
         )
         ReminderDelivery.objects.create(membership=membership, term=term, rule=reminder_rule(), email=email())
     return membership
+
+
+def payment(order=None) -> Payment:
+    return Payment.objects.create(
+        order=order or OrderFactory(),
+        amount=Decimal("10.00"),
+        currency="USD",
+        received_on=datetime.date(2026, 11, 2),
+        method=PaymentMethod.CHEQUE,
+        reference=f"CHQ {next(serial)}",
+        recorded_by=UserFactory(),
+    )
+
+
+def order_with_payments(related: int) -> Order:
+    order = membership_with_history(1).orders.get()
+    for _index in range(related):
+        payment(order)
+    return order
 
 
 def reminder_rule() -> ReminderRule:
@@ -136,7 +159,8 @@ def heartbeat() -> JobHeartbeat:
 PAGES = {
     "members.User": (UserFactory, user_in_groups),
     "members.Membership": (lambda: membership_with_history(1), membership_with_history),
-    "members.Order": (OrderFactory, lambda related: membership_with_history(related).orders.first()),
+    "members.Order": (OrderFactory, order_with_payments),
+    "members.Payment": (payment, lambda related: payment()),
     "members.StripeEvent": (stripe_event, lambda related: stripe_event()),
     "members.ReminderRule": (reminder_rule, lambda related: reminder_rule()),
     "members.ReminderDelivery": (

@@ -37,7 +37,8 @@ class PaymentInline(RecordInline):
     fields = ["received_on", "amount", "currency", "method", "reference", "note", "review", "recorded_by"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("recorded_by")
+        # The row title (str(payment)) names the order.
+        return super().get_queryset(request).select_related("order", "recorded_by")
 
 
 def invoices_mark_paid(modeladmin, request, selected, orders, *, action: str):
