@@ -4,6 +4,8 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from tests.clients import Client
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
@@ -33,6 +35,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _english_until_asked():
+    """A request served in German leaves German active in the thread (the middleware activates, nothing
+    deactivates); every test starts in the default language, so reverse() and messages do not depend on order."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
