@@ -252,8 +252,12 @@ def _pending_orders_cancel(*, membership: Membership, paid: Order, by) -> None:
     """One paid order per period: the membership's other pending orders (an invoice, an abandoned card
     checkout) would otherwise stay payable and add a second term. A member who was sent one of them as an
     invoice is told it is void."""
+    # skip_locked: an order locked now is being paid by another order_mark_paid, which holds that order's lock
+    # and waits for our membership lock; waiting for it would deadlock, and it is about to stop being pending.
     others = (
-        Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING).exclude(pk=paid.pk)
+        Order.objects.select_for_update(skip_locked=True)
+        .filter(membership=membership, status=OrderStatus.PENDING)
+        .exclude(pk=paid.pk)
     )
     for other in others:
         other.status = OrderStatus.CANCELLED
