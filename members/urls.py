@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.views import accounts, memberships, payments
+from members.views import accounts, autorenew, memberships, payments
 
 app_name = "members"
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("", memberships.MembershipView.as_view(), name="home"),
     path("join/", memberships.JoinView.as_view(), name="join"),
     path("renew/", memberships.RenewView.as_view(), name="renew"),
+    path("auto-renew/", autorenew.AutoRenewToggleView.as_view(), name="autorenew"),
+    path("auto-renew/card/", autorenew.AutoRenewCardView.as_view(), name="autorenew-card"),
+    path("auto-renew/off/<str:token>/", autorenew.AutoRenewOffView.as_view(), name="autorenew-off"),
     path("orders/<str:number>/", payments.OrderView.as_view(), name="order"),
     path("orders/<str:number>/pay/", payments.OrderPayView.as_view(), name="order-pay"),
     path("profile/", accounts.ProfileView.as_view(), name="profile"),

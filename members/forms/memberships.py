@@ -22,6 +22,11 @@ class OrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     provider = forms.ChoiceField(label=_("How would you like to pay?"), widget=forms.RadioSelect)
+    auto_renew = forms.BooleanField(
+        label=_("Renew automatically with this card"),
+        help_text=_("We email you at least 14 days before each charge. You can turn it off at any time."),
+        required=False,
+    )
 
     def __init__(self, *args, quotes, card_enabled: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,6 +37,8 @@ class OrderForm(forms.Form):
             choices.insert(0, (PaymentProvider.STRIPE.value, _("Card, now (secure payment page by Stripe)")))
         self.fields["provider"].choices = choices
         self.fields["provider"].initial = choices[0][0]
+        if not card_enabled:
+            del self.fields["auto_renew"]
 
 
 class ReasonForm(forms.Form):

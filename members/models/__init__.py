@@ -1,4 +1,5 @@
 from .accounts import User
+from .autorenew import AutoRenew, AutoRenewSettings, ChargeStatus, RenewalCharge, RenewalNotice
 from .imports import ImportStatus, MemberImport
 from .memberships import CountryBand, IncomeBand, Membership, MembershipStatus, MembershipType, Price, Term
 from .payments import (
@@ -14,6 +15,11 @@ from .payments import (
 from .reminders import ReminderDelivery, ReminderRule
 
 __all__ = [
+    "AutoRenew",
+    "AutoRenewSettings",
+    "ChargeStatus",
+    "RenewalCharge",
+    "RenewalNotice",
     "CountryBand",
     "ImportStatus",
     "IncomeBand",

@@ -1,6 +1,7 @@
 """Card payments with Stripe Checkout: create a session for an order; process signed webhook events once."""
 
 import datetime
+import functools
 import json
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Order, OrderStatus, StripeEvent
+from members.models import Membership, Order, OrderStatus, StripeEvent
 from members.services.payments import order_mark_paid, order_refund, order_set_reference
 
 # Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
@@ -32,38 +33,61 @@ def is_enabled() -> bool:
     return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET)
 
 
+def client() -> stripe_sdk.StripeClient:
+    """The official client, pointed at settings.STRIPE_API_BASE (Stripe, or a server answering like it)."""
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+@functools.cache
+def _client(api_key: str, api_base: str) -> stripe_sdk.StripeClient:
+    # One client (and its connection pool) per key and address, not one per call.
+    return stripe_sdk.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=2)
+
+
 def to_minor_units(amount: Decimal, currency: str) -> int:
     if currency.upper() in ZERO_DECIMAL_CURRENCIES:
         return int(amount)
     return int((amount * 100).to_integral_value())
 
 
-def checkout_session_url(*, order: Order, request) -> str:
-    """Create (or, on a repeat with the same idempotency key, get back) the order's Checkout Session."""
+def checkout_session_url(*, order: Order, request, save_card: bool = False) -> str:
+    """Create (or, on a repeat with the same idempotency key, get back) the order's Checkout Session.
+
+    `save_card`: the member chose to renew automatically, so the card is kept by Stripe for off-session
+    charges (on a Customer of theirs) and the webhook saves it for auto-renew."""
     success_url = request.build_absolute_uri(order.get_absolute_url()) + "?checkout=done"
     cancel_url = request.build_absolute_uri(reverse("members:home"))
+    params = {
+        "mode": "payment",
+        "client_reference_id": order.number,
+        "metadata": {"order_number": order.number},
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": order.currency.lower(),
+                    "unit_amount": to_minor_units(order.amount, order.currency),
+                    "product_data": {"name": f"{order.membership_type.name} membership ({order.number})"},
+                },
+            }
+        ],
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    # One session per order: a double submit or a retry gets the same session back from Stripe.
+    idempotency_key = f"checkout-session-{order.number}"
     try:
-        session = stripe_sdk.checkout.Session.create(
-            api_key=settings.STRIPE_SECRET_KEY,
-            # One session per order: a double submit or a retry gets the same session back from Stripe.
-            idempotency_key=f"checkout-session-{order.number}",
-            mode="payment",
-            client_reference_id=order.number,
-            customer_email=order.membership.user.email,
-            metadata={"order_number": order.number},
-            line_items=[
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": order.currency.lower(),
-                        "unit_amount": to_minor_units(order.amount, order.currency),
-                        "product_data": {"name": f"{order.membership_type.name} membership ({order.number})"},
-                    },
-                }
-            ],
-            success_url=success_url,
-            cancel_url=cancel_url,
-        )
+        if save_card:
+            from members.services.autorenew import autorenew_customer
+
+            params["customer"] = autorenew_customer(membership=order.membership)
+            params["payment_intent_data"] = {"setup_future_usage": "off_session"}
+            params["metadata"]["auto_renew"] = "1"
+            # Other parameters, so another key: Stripe refuses a key reused with different parameters.
+            idempotency_key += "-auto-renew"
+        else:
+            params["customer_email"] = order.membership.user.email
+        session = client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key})
     except stripe_sdk.StripeError as error:
         raise CheckoutUnavailable(str(error)) from error
     order_set_reference(order=order, provider_reference=session.id)
@@ -85,6 +109,16 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
     except (ValueError, stripe_sdk.SignatureVerificationError) as error:
         raise WebhookRejected(str(error)) from error
     event = _event_from(payload)
+    # Imported here: the auto-renew service builds on this module (client, amounts).
+    from members.services import autorenew
+
+    saved = None
+    if event["type"] == "checkout.session.completed":
+        try:
+            # The card's details come from Stripe: asked before the transaction, never while holding locks.
+            saved = autorenew.saved_card_of_session(session=event["data"]["object"])
+        except stripe_sdk.StripeError as error:
+            raise WebhookRejected(f"card details unavailable, Stripe will deliver again: {error}") from error
 
     with transaction.atomic():
         StripeEvent.objects.bulk_create([StripeEvent(event_id=event["id"], type=event["type"])], ignore_conflicts=True)
@@ -92,10 +126,17 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
         if record.processed_at is not None:
             return "duplicate"
         outcome = "ignored"
-        if event["type"] in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
+        if event["data"]["object"].get("mode") == "setup":
+            outcome = "card saved" if saved else "ignored"  # a card for auto-renew; no order is paid
+        elif event["type"] in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
             record.order, outcome = _session_paid(event)
+        elif event["type"] in {"payment_intent.succeeded", "payment_intent.payment_failed"}:
+            record.order, outcome = autorenew.intent_event_apply(event=event)
         elif event["type"] == "charge.refunded":
             record.order, outcome = _charge_refunded(event)
+        if saved is not None:
+            membership_id, card = saved
+            autorenew.autorenew_card_save(membership=Membership(pk=membership_id), card=card)
         record.processed_at = timezone.now()
         record.save(update_fields=["order", "processed_at"])
     return outcome

@@ -13,6 +13,7 @@ from members.forms.memberships import OrderForm
 from members.models import Membership, MembershipStatus, MembershipType, Order, OrderStatus, PaymentProvider, Term
 from members.models.memberships import RENEWABLE_STATUSES, society_today
 from members.services import stripe as stripe_payments
+from members.services.autorenew import membership_autorenew
 from members.services.memberships import check_may_order, price_quote, renewal_opens_on
 from members.services.payments import order_create
 
@@ -49,6 +50,8 @@ class MembershipView(TemplateView):
                 renew_opens_on=renewal_opens_on(last_end=current.end) if current else None,
                 orders=list(membership.orders.all()),
                 pending_orders=[o for o in membership.orders.all() if o.status == OrderStatus.PENDING],
+                auto_renew=membership_autorenew(membership=membership),
+                card_enabled=stripe_payments.is_enabled(),
             )
         return super().get_context_data(**context, **kwargs)
 
@@ -126,7 +129,11 @@ class JoinView(FormView):
             return redirect(order)
         if order.provider == PaymentProvider.STRIPE:
             try:
-                return redirect(stripe_payments.checkout_session_url(order=order, request=self.request))
+                return redirect(
+                    stripe_payments.checkout_session_url(
+                        order=order, request=self.request, save_card=form.cleaned_data.get("auto_renew", False)
+                    )
+                )
             except stripe_payments.CheckoutUnavailable:
                 form.add_error(
                     None, _("The card payment service is not answering. Please try again, or pay by invoice.")

@@ -269,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
+    # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
+    "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------
@@ -339,6 +341,8 @@ SOCIETY_BANK_DETAILS = env.str(
 # Card payments through Stripe Checkout are offered only when both keys are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where the stripe package sends API calls: Stripe itself, or a server answering like it (staging, tests).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 
 # --- Email outbox (society/services/mail.py) ------------------------------
 REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")

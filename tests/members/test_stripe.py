@@ -7,7 +7,6 @@ import time
 from decimal import Decimal
 
 import pytest
-import stripe
 
 from members.models import Order, OrderStatus, StripeEvent, Term
 from members.services.payments import order_create, order_mark_paid
@@ -28,9 +27,9 @@ def stripe_settings(settings):
 
 
 @pytest.fixture
-def fake_stripe(monkeypatch):
+def fake_stripe(settings):
     with FakeStripe() as fake:
-        monkeypatch.setattr(stripe, "api_base", fake.url)
+        settings.STRIPE_API_BASE = fake.url
         yield fake
 
 
