@@ -1,7 +1,7 @@
 from celery import shared_task
 
-from members.services.autorenew import autorenew_charge, autorenew_run
 from members.services.reminders import renewal_reminders_send
+from members.services.renewal_charges import autorenew_charge, autorenew_run
 
 
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)

@@ -1,9 +1,7 @@
 """Card payments with Stripe Checkout: create a session for an order; process signed webhook events once."""
 
 import datetime
-import functools
 import json
-from decimal import Decimal
 
 import stripe as stripe_sdk
 from django.conf import settings
@@ -13,41 +11,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Membership, Order, OrderStatus, StripeEvent
+from members.services import autorenew, renewal_charges
+from members.services.autorenew import autorenew_customer
 from members.services.payments import order_mark_paid, order_refund, order_set_reference
 
-# Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
+# The client and errors live in stripe_api, which the auto-renew service shares; named here as before.
+from members.services.stripe_api import (  # noqa: F401
+    ZERO_DECIMAL_CURRENCIES,
+    CheckoutUnavailable,
+    WebhookRejected,
+    client,
+    is_enabled,
+    to_minor_units,
 )
-
-
-class CheckoutUnavailable(Exception):
-    """Stripe could not create a Checkout Session (network, configuration); the member may pay by invoice."""
-
-
-class WebhookRejected(Exception):
-    """The event is refused with 400 and nothing is recorded."""
-
-
-def is_enabled() -> bool:
-    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET)
-
-
-def client() -> stripe_sdk.StripeClient:
-    """The official client, pointed at settings.STRIPE_API_BASE (Stripe, or a server answering like it)."""
-    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
-
-
-@functools.cache
-def _client(api_key: str, api_base: str) -> stripe_sdk.StripeClient:
-    # One client (and its connection pool) per key and address, not one per call.
-    return stripe_sdk.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=2)
-
-
-def to_minor_units(amount: Decimal, currency: str) -> int:
-    if currency.upper() in ZERO_DECIMAL_CURRENCIES:
-        return int(amount)
-    return int((amount * 100).to_integral_value())
 
 
 def checkout_session_url(*, order: Order, request, save_card: bool = False) -> str:
@@ -78,8 +54,6 @@ def checkout_session_url(*, order: Order, request, save_card: bool = False) -> s
     idempotency_key = f"checkout-session-{order.number}"
     try:
         if save_card:
-            from members.services.autorenew import autorenew_customer
-
             params["customer"] = autorenew_customer(membership=order.membership)
             params["payment_intent_data"] = {"setup_future_usage": "off_session"}
             params["metadata"]["auto_renew"] = "1"
@@ -109,9 +83,6 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
     except (ValueError, stripe_sdk.SignatureVerificationError) as error:
         raise WebhookRejected(str(error)) from error
     event = _event_from(payload)
-    # Imported here: the auto-renew service builds on this module (client, amounts).
-    from members.services import autorenew
-
     saved = None
     if event["type"] == "checkout.session.completed":
         try:
@@ -131,7 +102,7 @@ def webhook_process(*, payload: bytes, signature: str) -> str:
         elif event["type"] in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
             record.order, outcome = _session_paid(event)
         elif event["type"] in {"payment_intent.succeeded", "payment_intent.payment_failed"}:
-            record.order, outcome = autorenew.intent_event_apply(event=event)
+            record.order, outcome = renewal_charges.intent_event_apply(event=event)
         elif event["type"] == "charge.refunded":
             record.order, outcome = _charge_refunded(event)
         if saved is not None:

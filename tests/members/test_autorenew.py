@@ -31,8 +31,11 @@ from members.models import (
 )
 from members.models.memberships import membership_status
 from members.services import autorenew as service
+from members.services import renewal_charges as charges
 from members.services.memberships import membership_cancel
+from members.services.stripe import client
 from society.models import OutgoingEmail
+from society.settings import base
 from tests.concurrency import errors_of, race
 from tests.factories import OrderFactory, TermFactory, UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
@@ -88,8 +91,8 @@ def on(day: datetime.date):
 def run_on(day: datetime.date) -> list[str]:
     """The job on `day`, then the charge tasks it queued, as a worker would run them."""
     with on(day):
-        run = service.autorenew_run()
-        return [service.autorenew_charge(membership_id=membership_id) for membership_id in run.charge_ids]
+        run = charges.autorenew_run()
+        return [charges.autorenew_charge(membership_id=membership_id) for membership_id in run.charge_ids]
 
 
 def days(start: datetime.date, stop: datetime.date):
@@ -295,10 +298,10 @@ def test_turned_off_after_the_job_queued_the_charge_is_not_charged(full, fake):
     membership = member_with_auto_renew(full)
     run_on(NOTICE_DAY)
     with on(CHARGE_DAY):
-        run = service.autorenew_run()
+        run = charges.autorenew_run()
         assert run.charge_ids == [membership.pk]
         service.autorenew_set(membership=membership, enabled=False)  # a second before the worker takes the task
-        assert service.autorenew_charge(membership_id=membership.pk) == "nothing due"
+        assert charges.autorenew_charge(membership_id=membership.pk) == "nothing due"
     assert fake.charges() == []
 
 
@@ -420,7 +423,7 @@ def test_webhook_success_before_the_synchronous_answer_pays_once(full, fake, cli
     membership = member_with_auto_renew(full)
     run_on(NOTICE_DAY)
     with on(CHARGE_DAY):
-        charge = service._claim(membership_id=membership.pk, today=CHARGE_DAY)
+        charge = charges._claim(membership_id=membership.pk, today=CHARGE_DAY)
         intent = {
             "id": "pi_test_webhook_first",
             "object": "payment_intent",
@@ -431,10 +434,10 @@ def test_webhook_success_before_the_synchronous_answer_pays_once(full, fake, cli
             "metadata": {"order_number": charge.order.number, "renewal_charge": str(charge.pk)},
         }
         assert deliver(client, succeeded_event(intent, "evt_first")).content == b"paid"
-        assert service.charge_record(charge_id=charge.pk, status="succeeded", payment_intent=intent["id"]) == (
+        assert charges.charge_record(charge_id=charge.pk, status="succeeded", payment_intent=intent["id"]) == (
             "already recorded"
         )
-        assert service.autorenew_charge(membership_id=membership.pk) == "nothing due"
+        assert charges.autorenew_charge(membership_id=membership.pk) == "nothing due"
     assert renewal_terms(membership) == [(D(2027, 2, 1), D(2028, 1, 31))]
 
 
@@ -442,7 +445,7 @@ def test_payment_failed_webhook_records_the_decline_once(full, fake, client):
     membership = member_with_auto_renew(full)
     run_on(NOTICE_DAY)
     with on(CHARGE_DAY):
-        charge = service._claim(membership_id=membership.pk, today=CHARGE_DAY)
+        charge = charges._claim(membership_id=membership.pk, today=CHARGE_DAY)
         intent = {
             "id": "pi_test_failed",
             "object": "payment_intent",
@@ -479,8 +482,8 @@ def test_two_job_runs_at_once_charge_once(fake):
 
     with on(CHARGE_DAY):
         outcomes = race(
-            lambda: service.autorenew_charge(membership_id=membership.pk),
-            lambda: service.autorenew_charge(membership_id=membership.pk),
+            lambda: charges.autorenew_charge(membership_id=membership.pk),
+            lambda: charges.autorenew_charge(membership_id=membership.pk),
             decides=reads_the_attempts,
         )
     assert errors_of(outcomes) == []
@@ -579,10 +582,6 @@ def test_turning_on_without_a_card_goes_to_stripe_to_add_one(full, fake, client)
 
 
 def test_stripe_api_base_defaults_to_stripe_and_the_client_uses_the_setting(settings):
-    from society.settings import base
-
     assert base.STRIPE_API_BASE == "https://api.stripe.com"
     settings.STRIPE_API_BASE = "http://127.0.0.1:1"
-    from members.services.stripe import client
-
     assert client().v1.customers._requestor.base_addresses["api"] == "http://127.0.0.1:1"
