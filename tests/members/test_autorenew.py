@@ -585,3 +585,19 @@ def test_stripe_api_base_defaults_to_stripe_and_the_client_uses_the_setting(sett
     assert base.STRIPE_API_BASE == "https://api.stripe.com"
     settings.STRIPE_API_BASE = "http://127.0.0.1:1"
     assert client().v1.customers._requestor.base_addresses["api"] == "http://127.0.0.1:1"
+
+
+def test_an_attempt_whose_worker_died_is_charged_again_after_its_lease_under_the_same_key(full, fake):
+    membership = member_with_auto_renew(full)
+    run_on(NOTICE_DAY)
+    noon = datetime.datetime.combine(CHARGE_DAY, datetime.time(12), tzinfo=datetime.UTC)
+    with time_machine.travel(noon, tick=False):
+        charge = charges._claim(membership_id=membership.pk, today=CHARGE_DAY)  # then the worker died
+        assert charges.autorenew_run().charge_ids == []  # its lease still holds: nobody else charges
+    with time_machine.travel(noon + charges.CHARGE_LEASE + datetime.timedelta(seconds=1), tick=False):
+        run = charges.autorenew_run()
+        assert [charges.autorenew_charge(membership_id=m) for m in run.charge_ids] == ["paid"]
+    request = next(r for r in fake.requests if r["path"] == "/v1/payment_intents")
+    assert request["headers"]["Idempotency-Key"] == charges.charge_idempotency_key(charge)
+    assert RenewalCharge.objects.get().status == ChargeStatus.SUCCEEDED
+    assert renewal_terms(membership) == [(D(2027, 2, 1), D(2028, 1, 31))]
