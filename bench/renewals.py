@@ -1,9 +1,10 @@
 """Auto-renew at scale: the daily job over 100,000 memberships of which 10,000 are due to be charged.
 
-Usage: python bench/renewals.py [members] [due] [charges]
+Usage: python bench/renewals.py [members] [due] [charges] [notices]
 Builds a throw-away database (<DATABASE_URL name>_renewals_bench) holding `members` members: `due` with
-auto-renew on, noticed 14 days ago, whose term ends in 7 days (due to be charged today); as many again with
-auto-renew on but ending later (not due); the rest without auto-renew. Prints:
+auto-renew on, noticed 14 days ago, whose term ends in 7 days (due to be charged today); `notices` with
+auto-renew on whose term ends in 21 days (due a notice today); as many as `due` with auto-renew on but
+ending later (not due); the rest without auto-renew. Prints:
   - the selection alone (what is due: notices, card warnings, charges): time, queries;
   - the whole job (select, then publish one charge task per due membership to a private Redis queue on
     REDIS_URL, deleted afterwards): time, queries;
@@ -96,7 +97,7 @@ BANDS = {"DE": "high", "US": "high", "JP": "high", "GR": "high", "BR": "upper_mi
 AMOUNTS = {"high": 150, "upper_middle": 90, "lower_middle": 45, "low": 20}
 
 
-def seed(members: int, due: int, today: dt.date):
+def seed(members: int, due: int, notices: int, today: dt.date):
     full, _ = MembershipType.objects.get_or_create(slug="full", defaults={"name": "Full", "term_months": 12})
     for country in COUNTRIES:
         CountryBand.objects.update_or_create(country=country, defaults={"band": BANDS.get(country, "lower_middle")})
@@ -104,7 +105,8 @@ def seed(members: int, due: int, today: dt.date):
         Price.objects.update_or_create(membership_type=full, band=band, defaults={"amount": Decimal(amount)})
     due_end = today + dt.timedelta(days=7)
     later = [today + dt.timedelta(days=n) for n in range(60, 330)]
-    ends = [due_end] * due + [later[n % len(later)] for n in range(members - due)]
+    notice_end = today + dt.timedelta(days=21)
+    ends = [due_end] * due + [notice_end] * notices + [later[n % len(later)] for n in range(members - due - notices)]
     users = User.objects.bulk_create(
         [
             User(
@@ -138,7 +140,7 @@ def seed(members: int, due: int, today: dt.date):
                 card_exp_month=12,
                 card_exp_year=today.year + 5,
             )
-            for n, membership in enumerate(memberships[: 2 * due])
+            for n, membership in enumerate(memberships[: 2 * due + notices])
         ],
         batch_size=5000,
     )
@@ -183,12 +185,14 @@ def main():
     members = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     due = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     charges = int(sys.argv[3]) if len(sys.argv) > 3 else 500
+    notices = int(sys.argv[4]) if len(sys.argv) > 4 else 1_000
     call_command("migrate", verbosity=0)
     today = society_today()
     start = time.perf_counter()
-    seed(members, due, today)
+    seed(members, due, notices, today)
     print(
-        f"seeded {members:,} members ({2 * due:,} with auto-renew, {due:,} due today) in {time.perf_counter() - start:.1f}s"
+        f"seeded {members:,} members ({2 * due + notices:,} with auto-renew, {due:,} due a charge and {notices:,} "
+        f"a notice today) in {time.perf_counter() - start:.1f}s"
     )
 
     found, elapsed, queries = timed(lambda: autorenew_due(today=today, days_before=7))
@@ -208,8 +212,8 @@ def main():
             # on_commit callbacks (the publish) run when the job's transaction commits, inside the timing.
             run, elapsed, queries = timed(lambda: autorenew_run(today=today))
             print(
-                f"job (select, then publish {run.charges_queued:,} charge tasks to Redis): "
-                f"{elapsed:.2f}s, {queries} queries, {run.charges_queued / elapsed:,.0f} charges queued/s"
+                f"job (select; render and write {run.notices:,} notices to the outbox; publish their send tasks "
+                f"and {run.charges_queued:,} charge tasks to Redis): {elapsed:.2f}s, {queries} queries"
             )
         with FakeStripe() as fake:
             settings.STRIPE_SECRET_KEY = "sk_test_bench"
@@ -225,8 +229,10 @@ def main():
             )
     finally:
         delete_queue(broker, queue)
-        drop_database()
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        drop_database()

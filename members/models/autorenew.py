@@ -118,10 +118,9 @@ class RenewalNotice(models.Model):
         verbose_name = _("renewal notice")
         verbose_name_plural = _("renewal notices")
         constraints = [
-            # One notice per term and price: a new one only when what the member would pay changes.
-            models.UniqueConstraint(
-                fields=["term", "membership_type", "band", "amount", "currency"], name="renewalnotice_once_per_price"
-            ),
+            # The job sends a term's notice when none matches today's price: at most one a day, even if the
+            # price changes back and forth.
+            models.UniqueConstraint(fields=["term", "sent_on"], name="renewalnotice_once_per_term_day"),
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="renewalnotice_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(charge_on__gte=F("sent_on") + 14), name="renewalnotice_fourteen_days_ahead"

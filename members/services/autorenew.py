@@ -2,7 +2,6 @@
 /membership/ or by the signed one-click link in every notice), and the emails about it. The schedule is in
 renewal_schedule.py, the charges in renewal_charges.py."""
 
-import logging
 from dataclasses import dataclass
 
 import stripe as stripe_sdk
@@ -10,8 +9,10 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from members.models import (
@@ -20,9 +21,8 @@ from members.models import (
     Order,
 )
 from members.services.stripe_api import CheckoutUnavailable, client
-from society.services.mail import email_enqueue_template
-
-logger = logging.getLogger(__name__)
+from society.models import OutgoingEmail
+from society.services.mail import email_enqueue
 
 OFF_LINK_SALT = "members.autorenew.off"
 OFF_LINK_MAX_AGE = 60 * 60 * 24 * 90
@@ -150,24 +150,46 @@ def off_link_url(*, membership: Membership) -> str:
     return settings.SITE_URL + reverse("members:autorenew-off", kwargs={"token": off_link_token(membership=membership)})
 
 
-def autorenew_email(*, row: AutoRenew, kind: str, key: str, context: dict):
-    """Write an auto-renew email to the outbox in the member's language; `key` makes it once per kind and term."""
+def _render(*, row: AutoRenew, kind: str, context: dict) -> tuple[str, str, str]:
+    """Subject, text and HTML of an auto-renew email, in the member's language (dates included)."""
     user = row.membership.user
     context = {
+        "site_url": settings.SITE_URL,
+        "SOCIETY_NAME": settings.SOCIETY_NAME,
         "user": user,
         "card": row,
         "membership_url": settings.SITE_URL + reverse("members:home"),
         "off_url": off_link_url(membership=row.membership),
         **context,
     }
-    return email_enqueue_template(
-        to=user.email,
-        language=user.language,
-        subject=EMAIL_SUBJECTS[kind],
-        template=f"members/email/{kind}",
-        context=context,
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        if "charge_on" in context:
+            context["charge_date"] = date_format(context["charge_on"], "DATE_FORMAT")
+        subject = " ".join((str(EMAIL_SUBJECTS[kind]) % context).split())[:255]
+        text = render_to_string(f"members/email/{kind}.txt", context)
+        html = render_to_string(f"members/email/{kind}.html", context)
+    return subject, text, html
+
+
+def autorenew_email(*, row: AutoRenew, kind: str, key: str, context: dict) -> OutgoingEmail:
+    """Write an auto-renew email to the outbox, in the caller's transaction; `key` makes it once only."""
+    subject, text, html = _render(row=row, kind=kind, context=context)
+    return email_enqueue(
+        to=row.membership.user.email, subject=subject, text=text, html=html, kind=kind, key=key, related_key=key
+    )
+
+
+def autorenew_email_unsaved(*, row: AutoRenew, kind: str, key: str, context: dict) -> OutgoingEmail:
+    """The same email as an unsaved row, for a batch written with emails_enqueue_bulk."""
+    subject, text, html = _render(row=row, kind=kind, context=context)
+    return OutgoingEmail(
+        to=row.membership.user.email,
+        subject=subject,
+        text_body=text,
+        html_body=html,
         kind=kind,
-        key=key,
+        related_key=key,
+        idempotency_key=key,
     )
 
 

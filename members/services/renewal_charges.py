@@ -10,10 +10,9 @@ import stripe as stripe_sdk
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from kombu.exceptions import OperationalError as BrokerError
 
 from members.models import (
@@ -28,7 +27,7 @@ from members.models import (
 )
 from members.models.autorenew import MAX_ATTEMPTS
 from members.models.memberships import society_today
-from members.services.autorenew import autorenew_email
+from members.services.autorenew import autorenew_email, autorenew_email_unsaved
 from members.services.memberships import price_quote
 from members.services.payments import order_create, order_mark_paid
 from members.services.renewal_schedule import (
@@ -40,6 +39,7 @@ from members.services.renewal_schedule import (
 )
 from members.services.stripe_api import WebhookRejected, client, to_minor_units
 from society.services.jobs import heartbeat_record
+from society.services.mail import emails_enqueue_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 CHARGE_LEASE = datetime.timedelta(minutes=10)
 AUTORENEW_JOB = "run_auto_renewals"
 CHARGE_TASK = "members.tasks.charge_auto_renewal"
+ADVISORY_LOCK_KEY = 0x4155544F  # "AUTO"
 
 
 @dataclass
@@ -65,38 +66,43 @@ def autorenew_run(*, today: datetime.date | None = None) -> AutoRenewRun:
     today = today or society_today()
     days_before = AutoRenewSettings.current().charge_days_before_end
     run = AutoRenewRun(today=today)
-    due = autorenew_due(today=today, days_before=days_before)
     with transaction.atomic():
-        for row, charge_on in due.notices:
-            email = autorenew_email(
+        with connection.cursor() as cursor:
+            # Runs take turns (beat plus a manual run): the second computes what is due after the first's notices.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        due = autorenew_due(today=today, days_before=days_before)
+        emails = [
+            autorenew_email_unsaved(
                 row=row,
                 kind="autorenew_notice",
-                key=f"autorenew_notice:{row.term_id}:{row.term_type_id}:{row.price_band}:{row.price_amount}",
+                key=f"autorenew_notice:{row.term_id}:{today.isoformat()}",
                 context={
                     "amount": row.price_amount,
                     "currency": settings.DUES_CURRENCY,
                     "charge_on": charge_on,
-                    "charge_date": date_format(charge_on, "DATE_FORMAT"),
                     "end": row.term_end,
                 },
             )
-            RenewalNotice.objects.bulk_create(
-                [
-                    RenewalNotice(
-                        membership_id=row.membership_id,
-                        term_id=row.term_id,
-                        membership_type_id=row.term_type_id,
-                        band=row.price_band,
-                        amount=row.price_amount,
-                        currency=settings.DUES_CURRENCY,
-                        sent_on=today,
-                        charge_on=charge_on,
-                        email=email,
-                    )
-                ],
-                ignore_conflicts=True,  # a concurrent run wrote it: its email key made ours the same row
-            )
-            run.notices += 1
+            for row, charge_on in due.notices
+        ]
+        RenewalNotice.objects.bulk_create(
+            [
+                RenewalNotice(
+                    membership_id=row.membership_id,
+                    term_id=row.term_id,
+                    membership_type_id=row.term_type_id,
+                    band=row.price_band,
+                    amount=row.price_amount,
+                    currency=settings.DUES_CURRENCY,
+                    sent_on=today,
+                    charge_on=charge_on,
+                    email=email,
+                )
+                for (row, charge_on), email in zip(due.notices, emails_enqueue_bulk(emails), strict=True)
+            ],
+            batch_size=1000,
+        )
+        run.notices = len(emails)
         for row, charge_on in due.card_warnings:
             autorenew_email(
                 row=row,

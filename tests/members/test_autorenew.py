@@ -601,3 +601,29 @@ def test_an_attempt_whose_worker_died_is_charged_again_after_its_lease_under_the
     assert request["headers"]["Idempotency-Key"] == charges.charge_idempotency_key(charge)
     assert RenewalCharge.objects.get().status == ChargeStatus.SUCCEEDED
     assert renewal_terms(membership) == [(D(2027, 2, 1), D(2028, 1, 31))]
+
+
+def test_the_notice_is_written_in_the_members_language_dates_included(full, fake):
+    membership = member_with_auto_renew(full)
+    membership.user.language = "fr"
+    membership.user.save(update_fields=["language"])
+    run_on(NOTICE_DAY)
+    [email] = emails("autorenew_notice")
+    assert email.subject == "Votre adhésion sera renouvelée automatiquement le 24 janvier 2027"
+    assert "Désactiver le renouvellement automatique" in email.html_body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_job_runs_at_once_send_one_notice(fake):
+    full = price_matrix("Full")["Full"]
+    member_with_auto_renew(full)
+
+    def reads_the_notices(sql: str) -> bool:
+        return sql.startswith("SELECT") and 'FROM "members_renewalnotice"' in sql
+
+    with on(NOTICE_DAY):
+        outcomes = race(charges.autorenew_run, charges.autorenew_run, decides=reads_the_notices)
+    assert errors_of(outcomes) == []
+    assert sorted(outcome.result.notices for outcome in outcomes) == [0, 1]
+    assert RenewalNotice.objects.count() == 1
+    assert len(emails("autorenew_notice")) == 1
