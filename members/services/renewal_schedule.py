@@ -113,7 +113,8 @@ def next_attempt(*, attempts: list[RenewalCharge], charge_on: datetime.date, now
     if len(attempts) >= MAX_ATTEMPTS:
         return None
     first = min(attempts, key=lambda a: a.attempt).attempted_on
-    return len(attempts) + 1, first + datetime.timedelta(days=RETRY_DAYS[len(attempts) - 1])
+    # Never before the charge date either: a price announced anew after a decline waits its 14 days too.
+    return len(attempts) + 1, max(charge_on, first + datetime.timedelta(days=RETRY_DAYS[len(attempts) - 1]))
 
 
 def autorenew_due(*, today: datetime.date, days_before: int) -> Due:

@@ -627,3 +627,18 @@ def test_two_job_runs_at_once_send_one_notice(fake):
     assert sorted(outcome.result.notices for outcome in outcomes) == [0, 1]
     assert RenewalNotice.objects.count() == 1
     assert len(emails("autorenew_notice")) == 1
+
+
+def test_a_price_change_after_a_decline_holds_the_retries_until_14_days_after_the_new_notice(full, fake):
+    membership = member_with_auto_renew(full, card="pm_card_chargeDeclined")
+    run_on(NOTICE_DAY)
+    assert run_on(CHARGE_DAY) == ["declined"]
+    Price.objects.filter(membership_type=full, band="high").update(amount=Decimal("250.00"))
+    fake.card_outcome["pm_card_chargeDeclined"] = "succeed"
+    renotice_day = CHARGE_DAY + datetime.timedelta(days=1)
+    run_on(renotice_day)
+    for day in days(renotice_day, renotice_day + datetime.timedelta(days=13)):
+        assert run_on(day) == []
+    assert run_on(renotice_day + datetime.timedelta(days=14)) == ["paid"]
+    assert [intent["amount"] for intent in fake.charges()] == [20000, 25000]
+    assert renewal_terms(membership) == [(D(2027, 2, 1), D(2028, 1, 31))]
