@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from members.models import Membership, Order, ReminderDelivery, User
+from members.models import AutoRenew, Membership, Order, ReminderDelivery, User
 from members.models.memberships import society_today
 from members.validators import person_name_normalise, validate_orcid, validate_person_name
 from society.models import OutgoingEmail
@@ -267,6 +267,16 @@ def user_erase(*, user: User) -> User:
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Order.objects.filter(created_by=user).update(created_by=None)
+    # Never charged again, and what identified the card is gone (Stripe keeps the card; staff may delete it there).
+    AutoRenew.objects.filter(membership__user=user).update(
+        enabled=False,
+        stripe_customer="",
+        payment_method="",
+        card_brand="",
+        card_last4="",
+        card_exp_month=None,
+        card_exp_year=None,
+    )
 
     user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
     # Emails already written to them are blanked too; anything still unsent is stopped.

@@ -32,6 +32,7 @@ from members.models import (
 from members.models.memberships import membership_status
 from members.services import autorenew as service
 from members.services import renewal_charges as charges
+from members.services.accounts import user_erase
 from members.services.memberships import membership_cancel
 from members.services.stripe import client
 from society.models import OutgoingEmail
@@ -642,3 +643,20 @@ def test_a_price_change_after_a_decline_holds_the_retries_until_14_days_after_th
     assert run_on(renotice_day + datetime.timedelta(days=14)) == ["paid"]
     assert [intent["amount"] for intent in fake.charges()] == [20000, 25000]
     assert renewal_terms(membership) == [(D(2027, 2, 1), D(2028, 1, 31))]
+
+
+def test_erasing_the_account_forgets_the_card_and_turns_auto_renew_off(full, fake):
+    membership = member_with_auto_renew(full)
+    user_erase(user=membership.user)
+    saved = AutoRenew.objects.get()
+    assert (saved.enabled, saved.stripe_customer, saved.payment_method, saved.card_last4, saved.card_exp_year) == (
+        False,
+        "",
+        "",
+        "",
+        None,
+    )
+    for day in days(NOTICE_DAY, END):
+        run_on(day)
+    assert fake.charges() == []
+    assert emails("autorenew_notice") == []
