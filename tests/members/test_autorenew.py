@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from members.models import (
     AutoRenew,
@@ -35,11 +36,13 @@ from members.services import renewal_charges as charges
 from members.services.accounts import user_erase
 from members.services.memberships import membership_cancel
 from members.services.stripe import client
+from members.tasks import run_auto_renewals
 from society.models import OutgoingEmail
 from society.settings import base
 from tests.concurrency import errors_of, race
 from tests.factories import OrderFactory, TermFactory, UserFactory, price_matrix
 from tests.members.stripe_server import FakeStripe
+from tests.workers import wait_for
 
 D = datetime.date
 END = D(2027, 1, 31)
@@ -660,3 +663,29 @@ def test_erasing_the_account_forgets_the_card_and_turns_auto_renew_off(full, fak
         run_on(day)
     assert fake.charges() == []
     assert emails("autorenew_notice") == []
+
+
+def test_beat_job_to_worker_to_stripe_end_to_end(celery_worker, smtp_server, fake):
+    """The beat task and the charge task it queues, run by a real worker: one charge, one term, one receipt."""
+    full = price_matrix("Full")["Full"]
+    today = timezone.localdate()
+    membership = member_with_auto_renew(full, end=today + datetime.timedelta(days=7))
+    term = membership.terms.get()
+    email = OutgoingEmail.objects.create(to=membership.user.email, subject="Notice", text_body="-", kind="test")
+    RenewalNotice.objects.create(
+        membership=membership,
+        term=term,
+        membership_type=full,
+        band="high",
+        amount=Decimal("200.00"),
+        currency="USD",
+        sent_on=today - datetime.timedelta(days=14),
+        charge_on=today,
+        email=email,
+    )
+    run_auto_renewals.delay()
+
+    wait_for(lambda: Term.objects.filter(membership=membership).count() == 2, message="the renewed term")
+    wait_for(lambda: smtp_server.handler.count() >= 1, message="the receipt at the SMTP server")
+    assert len(fake.charges()) == 1
+    assert list(Order.objects.values_list("status", flat=True)) == [OrderStatus.PAID]
