@@ -30,3 +30,9 @@ class MembersConfig(AppConfig):
         social_account_added.connect(on_social_account_added, dispatch_uid="members_orcid_link")
         # Groups get the permissions of every model that exists, including models other apps add later.
         post_migrate.connect(_sync_staff_groups, dispatch_uid="members_groups_sync")
+        # The services call Stripe through members.services.stripe_api.client(), which reads STRIPE_API_BASE on
+        # every call; the package's global default follows it too, for any call made without that client.
+        import stripe
+        from django.conf import settings
+
+        stripe.api_base = settings.STRIPE_API_BASE
