@@ -10,6 +10,7 @@ urlpatterns = [
     path("renew/", memberships.RenewView.as_view(), name="renew"),
     path("orders/<str:number>/", payments.OrderView.as_view(), name="order"),
     path("orders/<str:number>/pay/", payments.OrderPayView.as_view(), name="order-pay"),
+    path("credit-notes/<str:number>/", payments.CreditNoteView.as_view(), name="credit-note"),
     path("profile/", accounts.ProfileView.as_view(), name="profile"),
     path("profile/export/", accounts.ProfileExportView.as_view(), name="profile-export"),
     path("profile/delete/", accounts.ProfileDeleteView.as_view(), name="profile-delete"),

@@ -2,6 +2,7 @@ from .accounts import User
 from .imports import ImportStatus, MemberImport
 from .memberships import CountryBand, IncomeBand, Membership, MembershipStatus, MembershipType, Price, Term
 from .payments import (
+    CreditNoteCounter,
     Order,
     OrderNumberCounter,
     OrderStatus,
@@ -9,12 +10,14 @@ from .payments import (
     PaymentMethod,
     PaymentProvider,
     PaymentReview,
+    Refund,
     StripeEvent,
 )
 from .reminders import ReminderDelivery, ReminderRule
 
 __all__ = [
     "CountryBand",
+    "CreditNoteCounter",
     "ImportStatus",
     "IncomeBand",
     "MemberImport",
@@ -29,6 +32,7 @@ __all__ = [
     "PaymentProvider",
     "PaymentReview",
     "Price",
+    "Refund",
     "ReminderDelivery",
     "ReminderRule",
     "StripeEvent",

@@ -3,6 +3,7 @@
 Money is Decimal, never float. Orders and payments are never deleted: they are the society's financial record.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -49,6 +50,17 @@ class OrderQuerySet(models.QuerySet):
     def unpaid_invoices(self):
         """Invoices waiting for a bank transfer, which staff mark paid when it arrives."""
         return self.filter(status=OrderStatus.PENDING, provider=PaymentProvider.INVOICE)
+
+    def stale_card_checkouts(self, now):
+        """Card orders whose Checkout began over an hour ago and are still pending: their webhook may be lost.
+        Stripe's sessions expire after a day, so older ones (a week, to catch up after an outage) are left."""
+        return self.filter(
+            status=OrderStatus.PENDING,
+            provider=PaymentProvider.STRIPE,
+            provider_reference__isnull=False,
+            created_at__lt=now - datetime.timedelta(hours=1),
+            created_at__gte=now - datetime.timedelta(days=7),
+        )
 
     def awaiting_approval(self):
         """Applications (e.g. students') that staff must approve before the member can pay."""
@@ -229,3 +241,58 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.order.number}: {self.amount} {self.currency} ({self.received_on})"
+
+
+class CreditNoteCounter(models.Model):
+    """The last credit note number issued per year, locked like OrderNumberCounter: credit notes are numbered
+    in their own gapless series, as tax authorities expect of a document that cancels part of an invoice."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class RefundQuerySet(models.QuerySet):
+    def total(self):
+        return self.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+class Refund(models.Model):
+    """Money the society gave back for an order, with its credit note number. Several partial refunds may add
+    up to what was paid; when they do, the order is refunded and its term voided."""
+
+    number = models.CharField(_("credit note number"), max_length=20, unique=True, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    amount = models.DecimalField(_("amount refunded"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded_on = models.DateField(_("date refunded"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    # Stripe's id of the refund (re_...): the admin's refund and Stripe's charge.refunded event name the same one.
+    stripe_refund = models.CharField(_("Stripe refund"), max_length=255, null=True, blank=True, unique=True)
+    reason = models.TextField(_("reason for refund"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    objects = RefundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-refunded_on", "-recorded_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="refund_amount_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="refund_has_reason"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("members:credit-note", kwargs={"number": self.number})

@@ -50,3 +50,26 @@ def order_email_was_sent(*, order: Order, kind: str) -> bool:
 
 def _key(*, order: Order, kind: str) -> str:
     return f"{kind}:{order.number}"
+
+
+def refund_email_send(*, refund) -> None:
+    """The credit note email for one refund, keyed by the credit note's number: a partial refund and the full
+    one that follows are two credit notes and two emails; a replayed Stripe event is neither."""
+    order = refund.order
+    user = order.membership.user
+    email_enqueue_template(
+        to=user.email,
+        language=user.language,
+        subject=_("Credit note %(number)s: your refund for order %(order_number)s"),
+        template="members/email/credit_note",
+        context={
+            "user": user,
+            "order": order,
+            "refund": refund,
+            "number": refund.number,
+            "order_number": order.number,
+            "credit_note_url": settings.SITE_URL + reverse("members:credit-note", kwargs={"number": refund.number}),
+        },
+        kind="credit_note",
+        key=f"credit_note:{refund.number}",
+    )

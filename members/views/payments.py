@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView, View
 
-from members.models import Order, OrderStatus, PaymentProvider
+from members.models import Order, OrderStatus, PaymentProvider, Refund
 from members.services import stripe as stripe_payments
 from society.access import has_staff_powers
 
@@ -42,6 +42,24 @@ class OrderView(TemplateView):
             card_enabled=stripe_payments.is_enabled(),
             **kwargs,
         )
+
+
+@method_decorator(verified_email_required, name="dispatch")
+class CreditNoteView(TemplateView):
+    """A refund's credit note, printable like the receipt. Owner or staff only; anyone else gets 404."""
+
+    template_name = "members/credit_note.html"
+
+    def get_context_data(self, **kwargs):
+        refunds = Refund.objects.select_related("order__membership__user", "order__membership_type").filter(
+            number=kwargs["number"]
+        )
+        if not has_staff_powers(self.request):
+            refunds = refunds.filter(order__membership__user=self.request.user)
+        refund = refunds.first()
+        if refund is None:
+            raise Http404
+        return super().get_context_data(refund=refund, order=refund.order, **kwargs)
 
 
 @method_decorator(verified_email_required, name="dispatch")

@@ -269,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
+    # A lost checkout webhook is applied within the hour after the order is an hour old.
+    "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------
