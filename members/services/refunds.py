@@ -78,14 +78,15 @@ def refund_record(
     reason: str,
     reference: str = "",
     stripe_refund: str | None = None,
+    requested_at: datetime.datetime | None = None,
     by=None,
 ) -> Refund:
     """Record money given back for a paid order and issue its credit note (emailed to the member).
 
     Partial refunds keep the term; the refund that brings the total to the order's amount refunds the order
     and voids its term. Idempotent per Stripe refund id. A card refund made from the admin whose Stripe event
-    was recorded first (the event can overtake the admin's own write) takes over that event's row rather than
-    issuing a second credit note.
+    was recorded first (the event can overtake the admin's own write; `requested_at` is when the admin asked
+    Stripe) takes over that event's row rather than issuing a second credit note.
     """
     if method not in PaymentMethod.values:
         raise ValidationError(MSG_REFUND_METHOD, code="method")
@@ -97,10 +98,19 @@ def refund_record(
             existing = Refund.objects.filter(stripe_refund=stripe_refund).first()
             if existing is not None:
                 return existing
-            from_event = order.refunds.filter(
-                stripe_refund__isnull=True, method=PaymentMethod.CARD_ONLINE, amount=amount, recorded_by=None
-            ).first()
-            if from_event is not None and amount > refundable_amount(order):
+            # Stripe's event names the charge, not the refund: a row it wrote for this very amount since this
+            # refund was requested is this refund (a different refund of the same amount in the same seconds,
+            # from Stripe's dashboard, is the one case this would fold into one credit note).
+            from_event = None
+            if requested_at is not None:
+                from_event = order.refunds.filter(
+                    stripe_refund__isnull=True,
+                    method=PaymentMethod.CARD_ONLINE,
+                    amount=amount,
+                    recorded_by=None,
+                    recorded_at__gte=requested_at,
+                ).first()
+            if from_event is not None:
                 from_event.stripe_refund, from_event.recorded_by = stripe_refund, by
                 from_event.save(update_fields=["stripe_refund", "recorded_by"])
                 return from_event
@@ -136,6 +146,7 @@ def refund_card(*, order: Order, amount: Decimal, reason: str, request_key: str,
         raise ValidationError(MSG_REFUND_NOT_CARD, code="not_card", params={"number": order.number})
     if not order.payment_intent:
         raise ValidationError(MSG_REFUND_NO_INTENT, code="no_intent", params={"number": order.number})
+    requested_at = timezone.now()
     # No transaction is open here: Stripe may take seconds, and a lock held meanwhile would stall the webhook.
     try:
         refund = stripe_sdk.Refund.create(
@@ -165,6 +176,7 @@ def refund_card(*, order: Order, amount: Decimal, reason: str, request_key: str,
         reason=reason,
         reference=refund["id"],
         stripe_refund=refund["id"],
+        requested_at=requested_at,
         by=by,
     )
 

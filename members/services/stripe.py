@@ -201,6 +201,7 @@ def order_reconcile(*, order: Order) -> str:
 
     Stripe is asked with no transaction open; order_mark_paid then takes its own short one.
     """
+    order = Order.objects.get(pk=order.pk)
     if order.provider != PaymentProvider.STRIPE or order.status != OrderStatus.PENDING:
         return "not pending"
     if not order.provider_reference:

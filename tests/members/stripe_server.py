@@ -63,7 +63,9 @@ class FakeStripe:
                 query = urllib.parse.parse_qs(url.query)
                 fake.requests.append({"path": url.path, "headers": dict(self.headers), "query": query})
                 if url.path.startswith("/v1/checkout/sessions/"):
-                    return self._session_retrieve(url.path.rsplit("/", 1)[1], query.get("expand[]", []))
+                    # The SDK sends expand[0]=...; Stripe also accepts expand[]=...
+                    expand = [v for k, values in query.items() if k.startswith("expand[") for v in values]
+                    return self._session_retrieve(url.path.rsplit("/", 1)[1], expand)
                 if url.path.startswith("/v1/payment_intents/"):
                     intent = fake.payment_intents.get(url.path.rsplit("/", 1)[1])
                     return self._send(200, intent) if intent else self._missing("payment_intent")

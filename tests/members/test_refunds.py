@@ -3,6 +3,7 @@
 import datetime
 import json
 import time
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -270,12 +271,16 @@ def test_a_stripe_refund_delivered_three_times_refunds_once(client, full, stripe
     assert StripeEvent.objects.filter(type="charge.refunded").count() == 2
 
 
-def test_a_partial_stripe_refund_leaves_the_membership_alone(client, full, stripe_settings):
+def test_a_partial_stripe_refund_is_recorded_with_a_credit_note_and_leaves_the_membership_alone(
+    client, full, stripe_settings
+):
     order, payload = paid_by_card(full)
     deliver(client, payload)
-    assert deliver(client, refunded_event(refunded=False)).content == b"partial refund ignored"
+    assert deliver(client, refunded_event(refunded=False)).content == b"partially refunded"
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
+    assert Term.objects.get(order=order).voided_at is None
+    assert list(order.refunds.values_list("amount", "reference")) == [(Decimal("10.00"), "ch_test_1")]
 
 
 def test_a_refund_for_an_unknown_payment_is_rejected(client, full, stripe_settings):
