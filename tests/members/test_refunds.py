@@ -229,8 +229,8 @@ def refunded_event(*, event_id="evt_refund_1", payment_intent="pi_test_123", ref
                 "object": {
                     "id": "ch_test_1",
                     "object": "charge",
-                    "amount": 5000,
-                    "amount_refunded": 5000 if refunded else 1000,
+                    "amount": 10000,  # the order's 100.00 USD (Brazil, Full)
+                    "amount_refunded": 10000 if refunded else 1000,
                     "currency": "usd",
                     "payment_intent": payment_intent,
                     "refunded": refunded,
