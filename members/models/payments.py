@@ -98,6 +98,12 @@ class Order(models.Model):
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # The member's billing details when the order was made, frozen like the price: an invoice once issued
+    # never changes. Blanked when the member's account is erased (user_erase).
+    billing_name = models.CharField(_("billing name"), max_length=200, blank=True)
+    billing_address = models.TextField(_("billing address"), blank=True)
+    billing_institution = models.CharField(_("institution to invoice"), max_length=255, blank=True)
+    billing_tax_id = models.CharField(_("VAT or tax id"), max_length=50, blank=True)
     # Staff may charge other than the price matrix (a meeting-desk discount); the reason is required then.
     price_reason = models.TextField(_("reason for the price"), blank=True)
     # Types such as Student need staff approval before payment; frozen here like the price.
@@ -151,6 +157,11 @@ class Order(models.Model):
 
     def get_absolute_url(self):
         return reverse("members:order", kwargs={"number": self.number})
+
+    @property
+    def due_on(self):
+        """The day an invoice is due: issue date plus the society's payment terms."""
+        return timezone.localdate(self.created_at) + datetime.timedelta(days=settings.INVOICE_DUE_DAYS)
 
     @property
     def awaits_approval(self) -> bool:

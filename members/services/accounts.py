@@ -45,6 +45,10 @@ PROFILE_FIELDS = (
     "orcid",
     "language",
     "directory_visible",
+    "billing_name",
+    "billing_address",
+    "billing_institution",
+    "billing_tax_id",
 )
 
 
@@ -170,6 +174,10 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             "preferred_name": user.preferred_name,
             "country": user.country.code if user.country else "",
             "institution": user.institution,
+            "billing_name": user.billing_name,
+            "billing_address": user.billing_address,
+            "billing_institution": user.billing_institution,
+            "billing_tax_id": user.billing_tax_id,
             "position": user.position,
             "orcid": user.orcid,
             "language": user.language,
@@ -267,6 +275,11 @@ def user_erase(*, user: User) -> User:
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Order.objects.filter(created_by=user).update(created_by=None)
+    # The orders stay (amounts, dates, numbers) without the name and address they were made out to, as the
+    # profile page promises; their history rows too.
+    billing_blank = {"billing_name": "", "billing_address": "", "billing_institution": "", "billing_tax_id": ""}
+    Order.objects.filter(membership__user=user).update(**billing_blank)
+    Order.history.filter(membership__user=user).update(**billing_blank)
 
     user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
     # Emails already written to them are blanked too; anything still unsent is stopped.
@@ -275,6 +288,7 @@ def user_erase(*, user: User) -> User:
     user.full_name = ""
     user.preferred_name = ""
     user.institution = ""
+    user.billing_name = user.billing_address = user.billing_institution = user.billing_tax_id = ""
     user.position = ""
     user.orcid = ""
     user.country = ""

@@ -141,6 +141,7 @@ def order_create(
         needs_approval=membership_type.requires_approval,
         applicant_statement=statement if membership_type.requires_approval else "",
         created_by=created_by or user,
+        **billing_details_of(user),
     )
     if office and order.needs_approval:
         order.approved_at, order.approved_by = timezone.now(), created_by
@@ -179,6 +180,16 @@ def office_order_create(
         office=True,
         send_invoice=send_invoice,
     )
+
+
+def billing_details_of(user) -> dict[str, str]:
+    """The member's billing details as they are now, to freeze onto a new order."""
+    return {
+        "billing_name": user.billing_name or user.full_name,
+        "billing_address": user.billing_address,
+        "billing_institution": user.billing_institution,
+        "billing_tax_id": user.billing_tax_id,
+    }
 
 
 def _invoice_send_if_due(*, order: Order) -> None:
@@ -290,6 +301,7 @@ def term_comp(*, membership: Membership, membership_type: MembershipType, reason
         provider=PaymentProvider.COMP,
         note=reason.strip(),
         created_by=by,
+        **billing_details_of(membership.user),
     )
     order._history_user = by
     order.save()

@@ -324,6 +324,12 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # --- Membership dues and dates --------------------------------------------
 DUES_CURRENCY = env.str("DUES_CURRENCY", default="USD")
+# The society's identity on invoices, receipts and credit notes (demo values; set them in production).
+SOCIETY_LEGAL_NAME = env.str("SOCIETY_LEGAL_NAME", default="International Society for Stem Cell Science e.V.")
+SOCIETY_ADDRESS = env.list("SOCIETY_ADDRESS", default=["Musterstraße 12", "10115 Berlin", "Germany"])
+SOCIETY_TAX_IDS = env.list("SOCIETY_TAX_IDS", default=["VAT DE000000000", "Register VR 00000 B, Amtsgericht Berlin"])
+# Invoices are due this many days after they are issued.
+INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
 RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
 GRACE_DAYS = env.int("GRACE_DAYS", default=30)
 
