@@ -126,6 +126,22 @@ def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
+BILLING_FIELDS = ("billing_name", "billing_institution", "billing_address", "billing_tax_id")
+
+
+@transaction.atomic
+def user_billing_update(*, user: User, billing: dict[str, str]) -> User:
+    """Save the billing details a member gave at checkout, as if edited on the profile."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = [field for field in BILLING_FIELDS if field in billing and getattr(user, field) != billing[field]]
+    if changed:
+        for field in changed:
+            setattr(user, field, (billing[field] or "").strip())
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=changed)
+    return user
+
+
 @transaction.atomic
 def user_orcid_link(*, user: User, orcid: str) -> bool:
     """Fill the member's ORCID iD from a signed-in ORCID account (proof of ownership).

@@ -78,6 +78,26 @@ def test_billing_details_are_edited_on_the_profile_and_frozen_on_the_order(clien
     )
 
 
+def test_billing_details_given_at_checkout_are_saved_and_frozen(client, full):
+    member = UserFactory(country="DE", full_name="Anna Schmidt", billing_tax_id="DE1", language="en")
+    client.force_login(member)
+    form = client.get("/membership/join/")
+    assert form.context["form"]["billing_tax_id"].value() == "DE1"
+    data = {
+        "membership_type": full.pk,
+        "provider": "invoice",
+        "billing_name": "Anna Schmidt",
+        "billing_institution": "Helmholtz Zentrum München",
+        "billing_address": "Ingolstädter Landstraße 1",
+        "billing_tax_id": "DE129521671",
+    }
+    assert client.post("/membership/join/", data).status_code == 302
+    order = Order.objects.get()
+    member.refresh_from_db()
+    assert order.billing_institution == member.billing_institution == "Helmholtz Zentrum München"
+    assert order.billing_tax_id == member.billing_tax_id == "DE129521671"
+
+
 def test_without_billing_details_the_order_is_made_out_to_the_full_name(full):
     order = order_create(
         user=UserFactory(country="DE", full_name="Jonas Weber"), membership_type=full, provider="invoice"
