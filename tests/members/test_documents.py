@@ -11,6 +11,7 @@ import time_machine
 from pypdf import PdfReader
 
 from members.models import Order
+from members.services.accounts import user_erase
 from members.services.ledger import payment_record
 from members.services.payments import order_create
 from members.services.refunds import refund_record
@@ -208,3 +209,14 @@ def test_receipt_and_credit_note_emails_carry_their_pdf_made_at_send_time(full, 
     assert "山田 花子" in pdf_text(receipt[2])[0]
     credit_note = next(value for subject, value in attachments.items() if subject.startswith("Credit note"))
     assert credit_note[1].startswith("CN-")
+
+
+def test_erasing_the_account_blanks_the_billing_details_on_its_orders(full):
+    member = billed_member()
+    order = order_create(user=member, membership_type=full, provider="invoice")
+    user_erase(user=member)
+    order.refresh_from_db()
+    assert (order.billing_name, order.billing_institution, order.billing_address, order.billing_tax_id) == ("",) * 4
+    assert not order.history.exclude(billing_name="").exists()
+    member.refresh_from_db()
+    assert member.billing_address == ""
