@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from weasyprint import CSS, HTML
 
 from members.models import Order, OrderStatus, Refund
 from society.models import OutgoingEmail
@@ -100,9 +101,6 @@ def document_title(*, order: Order, refund=None) -> str:
 
 def document_pdf(*, order: Order, refund=None) -> bytes:
     """The invoice, receipt or credit note as a PDF, from the same partial as the page, in the active language."""
-    # Imported here: WeasyPrint loads Pango and fonts, which only the few processes that render PDFs need.
-    from weasyprint import CSS, HTML
-
     term = getattr(order, "term", None) if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED) else None
     html = render_to_string(
         "members/document_pdf.html",
