@@ -22,7 +22,7 @@ from members.forms.payments import (
     PaymentReceivedForm,
     RefundForm,
 )
-from members.models import Order, Payment, PaymentProvider, PaymentReview, StripeEvent
+from members.models import Order, Payment, PaymentProvider, PaymentReview, Refund, StripeEvent
 from members.selectors import accounting_tables
 from members.services import stripe as stripe_payments
 from members.services.ledger import payment_mark_reviewed, payment_record
@@ -51,6 +51,18 @@ class PaymentInline(RecordInline):
     def get_queryset(self, request):
         # The row title (str(payment)) names the order.
         return super().get_queryset(request).select_related("order", "recorded_by")
+
+
+class RefundInline(RecordInline):
+    model = Refund
+    fields = ["number_link", "refunded_on", "amount", "currency", "method", "reference", "reason", "recorded_by"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+    @admin.display(description=_("credit note"))
+    def number_link(self, refund):
+        return format_html('<a href="{}">{}</a>', refund.get_absolute_url(), refund.number)
 
 
 def invoices_mark_paid(modeladmin, request, selected, orders, *, action: str):
@@ -136,7 +148,7 @@ class OrderAdmin(HistoryAdmin):
     ]
     actions = ["mark_paid", "approve", "refund"]
     date_hierarchy = "created_at"
-    inlines = [PaymentInline]
+    inlines = [PaymentInline, RefundInline]
     change_form_template = "admin/members/order/change_form.html"
 
     change_list_template = "admin/members/order/change_list.html"

@@ -359,3 +359,13 @@ def test_reconcile_never_marks_paid_an_order_marked_paid_already(full, fake_stri
     order = card_order(full, fake_stripe)
     order_mark_paid(order=order)
     assert stripe_payments.order_reconcile(order=order) == "not pending"
+
+
+def test_the_order_page_in_admin_lists_its_credit_notes(client, admin_client, full, fake_stripe):
+    order, _intent = paid_card_order(client, full, fake_stripe)
+    refund = refund_record(
+        order=order, amount=Decimal("10.00"), method="card_online", refunded_on=datetime.date.today(), reason="Late"
+    )
+    page = admin_client.get(f"/admin/members/order/{order.pk}/change/").content.decode()
+    assert refund.number in page
+    assert f"/admin/members/order/{order.pk}/refund/" in page
