@@ -143,6 +143,7 @@ def test_the_receipt_shows_the_period_covered_and_the_date_received(client, full
     term = Order.objects.get(pk=order.pk).term
     assert f"{term.start:%b}. {term.start.day}, {term.start.year}" in page
     assert "Jan. 8, 2026" in page  # the day the money arrived
+    assert "Bank transfer" in page
     assert "Due date" not in page
 
 
