@@ -26,8 +26,8 @@ from members.models import Order, Payment, PaymentProvider, PaymentReview, Refun
 from members.selectors import accounting_tables
 from members.services import stripe as stripe_payments
 from members.services.ledger import payment_mark_reviewed, payment_record
-from members.services.payments import office_order_create, order_approve, order_refund
-from members.services.refunds import refund_card, refund_record, refundable_amount
+from members.services.payments import office_order_create, order_approve
+from members.services.refunds import refund_card, refund_record, refund_record_in_full, refundable_amount
 from society.admin.base import HistoryAdmin
 from society.exports import csv_response, xlsx_response
 
@@ -307,12 +307,16 @@ class OrderAdmin(HistoryAdmin):
 
     @admin.action(description=_("Refund selected orders…"))
     def refund(self, request, queryset):
-        """Record refunds (money returned outside the portal or in Stripe's dashboard); voids their terms."""
+        """Record full refunds (money returned outside the portal or in Stripe's dashboard): credit notes are
+        issued and the terms voided. Refunding through Stripe, or in part, is on each order's Refund page."""
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             done = apply_to_each(
-                self, request, queryset, lambda order: order_refund(order=order, reason=reason, by=request.user)
+                self,
+                request,
+                queryset,
+                lambda order: refund_record_in_full(order=order, reason=reason, by=request.user),
             )
             self.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", done) % done)
             return None

@@ -21,7 +21,7 @@ from members.models import CreditNoteCounter, Order, OrderStatus, PaymentMethod,
 # A module import: services.stripe imports this module too, for Stripe's refund events.
 from members.services import stripe as stripe_payments
 from members.services.documents import refund_email_send
-from members.services.payments import order_refund
+from members.services.payments import MSG_ALREADY_REFUNDED, order_refund
 
 MSG_REFUND_AMOUNT = _("Enter an amount to refund between 0.01 and %(refundable)s.")
 MSG_REFUND_NOT_PAID = _("Order %(number)s is not paid (status: %(status)s), so it cannot be refunded.")
@@ -199,3 +199,19 @@ def refund_from_charge(*, order: Order, charge_id: str, amount_refunded: int, cr
             reason=f"Refunded in Stripe (charge {charge_id})",
             reference=charge_id,
         )
+
+
+def refund_record_in_full(*, order: Order, reason: str, by) -> Refund:
+    """Record that everything still refundable went back today, outside the portal (in Stripe's dashboard for
+    a card order, else by the office): the admin's bulk action. The credit note and the voided term follow."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status == OrderStatus.REFUNDED:
+        raise ValidationError(MSG_ALREADY_REFUNDED, code="already_refunded", params={"number": order.number})
+    return refund_record(
+        order=order,
+        amount=refundable_amount(order),
+        method=PaymentMethod.CARD_ONLINE if order.provider == PaymentProvider.STRIPE else PaymentMethod.OTHER,
+        refunded_on=timezone.localdate(),
+        reason=reason,
+        by=by,
+    )

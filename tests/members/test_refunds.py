@@ -320,6 +320,8 @@ def test_admin_refund_action_asks_for_a_reason_then_refunds(client, full):
     )
     assert pending.status == OrderStatus.PENDING
     assert Term.objects.get(order=paid).void_reason == "Member left the field"
+    # The refund has its credit note, like one made on the order's page.
+    assert list(paid.refunds.values_list("amount", "method")) == [(paid.amount, "other")]
     # The membership page in admin lists the voided term with its reason.
     change = client.get(f"/admin/members/membership/{paid.membership_id}/change/").content.decode()
     assert "Member left the field" in change
