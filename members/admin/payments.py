@@ -1,8 +1,6 @@
 """Staff pages for orders (approve, record payments, mark paid, refund), the payments received, and the
 Stripe events that paid them."""
 
-import uuid
-
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -13,21 +11,19 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
+from members.admin.refunds import OrderRefundsMixin, RefundInline
 from members.forms.payments import (
     AccountingExportForm,
-    CardRefundForm,
     OfficeOrderForm,
-    OfficeRefundForm,
     PaymentForm,
     PaymentReceivedForm,
     RefundForm,
 )
-from members.models import Order, Payment, PaymentProvider, PaymentReview, Refund, StripeEvent
+from members.models import Order, Payment, PaymentReview, StripeEvent
 from members.selectors import accounting_tables
-from members.services import stripe as stripe_payments
 from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve
-from members.services.refunds import refund_card, refund_record, refund_record_in_full, refundable_amount
+from members.services.refunds import refund_record_in_full
 from society.admin.base import HistoryAdmin
 from society.exports import csv_response, xlsx_response
 
@@ -51,18 +47,6 @@ class PaymentInline(RecordInline):
     def get_queryset(self, request):
         # The row title (str(payment)) names the order.
         return super().get_queryset(request).select_related("order", "recorded_by")
-
-
-class RefundInline(RecordInline):
-    model = Refund
-    fields = ["number_link", "refunded_on", "amount", "currency", "method", "reference", "reason", "recorded_by"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("recorded_by")
-
-    @admin.display(description=_("credit note"))
-    def number_link(self, refund):
-        return format_html('<a href="{}">{}</a>', refund.get_absolute_url(), refund.number)
 
 
 def invoices_mark_paid(modeladmin, request, selected, orders, *, action: str):
@@ -106,7 +90,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(HistoryAdmin):
+class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
     list_display = [
         "number",
         "member",
@@ -158,10 +142,7 @@ class OrderAdmin(HistoryAdmin):
         create = self.admin_site.admin_view(self.office_order_view)
         return [
             path("<int:pk>/payment/", record, name="members_order_payment"),
-            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="members_order_refund"),
-            path(
-                "<int:pk>/reconcile/", self.admin_site.admin_view(self.reconcile_view), name="members_order_reconcile"
-            ),
+            *self.refund_urls(),
             path("new/", create, name="members_order_new"),
             *super().get_urls(),
         ]
@@ -213,73 +194,6 @@ class OrderAdmin(HistoryAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/members/order/record_payment.html", context)
-
-    def refund_view(self, request, pk):
-        """Give money back for one order, all or part: through Stripe for a card order, else as the office did."""
-        order = get_object_or_404(Order.objects.select_related("membership__user"), pk=pk)
-        if not self.has_change_permission(request, order):
-            return redirect("admin:members_order_change", pk)
-        refundable = refundable_amount(order)
-        by_card = order.provider == PaymentProvider.STRIPE
-        form_class = CardRefundForm if by_card else OfficeRefundForm
-        initial = {"amount": refundable or None, "request_key": uuid.uuid4().hex}
-        form = form_class(request.POST or None, initial=initial, refundable=refundable)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if by_card:
-                    refund = refund_card(order=order, by=request.user, **data)
-                else:
-                    data.pop("request_key")
-                    refund = refund_record(order=order, by=request.user, **data)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(
-                    request,
-                    _("Refunded %(amount)s %(currency)s; credit note %(number)s sent to the member.")
-                    % {"amount": refund.amount, "currency": refund.currency, "number": refund.number},
-                )
-                return redirect("admin:members_order_change", order.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Refund order %(number)s") % {"number": order.number},
-            "order": order,
-            "refundable": refundable,
-            "by_card": by_card,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/members/order/refund.html", context)
-
-    def reconcile_view(self, request, pk):
-        """Ask Stripe about a pending card order now, instead of waiting for a webhook that may be lost."""
-        order = get_object_or_404(Order, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, order):
-            return redirect("admin:members_order_change", pk)
-        try:
-            outcome = stripe_payments.order_reconcile(order=order)
-        except stripe_payments.ReconcileUnavailable as error:
-            self.message_user(
-                request,
-                _("Stripe could not be asked; nothing was changed: %(error)s") % {"error": error},
-                messages.ERROR,
-            )
-        except ValidationError as error:
-            self.message_user(request, "; ".join(error.messages), messages.ERROR)
-        else:
-            if outcome == "paid":
-                self.message_user(
-                    request, _("Stripe says order %(number)s is paid: recorded.") % {"number": order.number}
-                )
-            else:
-                self.message_user(
-                    request,
-                    _("Stripe has no payment for order %(number)s (%(state)s); nothing was changed.")
-                    % {"number": order.number, "state": outcome},
-                    messages.WARNING,
-                )
-        return redirect("admin:members_order_change", pk)
 
     def has_add_permission(self, request):
         return False
