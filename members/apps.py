@@ -28,6 +28,10 @@ class MembersConfig(AppConfig):
         from members.adapters import on_social_account_added
 
         social_account_added.connect(on_social_account_added, dispatch_uid="members_orcid_link")
+        from members.services.documents import EMAILS_WITH_DOCUMENT, email_attachment
+        from society.services.mail import attachment_maker_register
+
+        attachment_maker_register(kinds=EMAILS_WITH_DOCUMENT, maker=email_attachment)
         # Groups get the permissions of every model that exists, including models other apps add later.
         post_migrate.connect(_sync_staff_groups, dispatch_uid="members_groups_sync")
         # The services call Stripe through members.services.stripe_api.client(), which reads STRIPE_API_BASE on

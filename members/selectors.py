@@ -2,6 +2,7 @@
 accountant's tables of a date range."""
 
 import datetime
+from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from members.models import (
     PaymentMethod,
     PaymentProvider,
     PaymentReview,
+    Refund,
     Term,
 )
 from members.models.memberships import ACCESS_STATUSES, society_today
@@ -105,7 +107,11 @@ def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, 
     totals by method, band and type. Labels, not codes; amounts as Decimal. Each table: (headers, rows)."""
     order_related = ["order__membership__user", "order__membership_type"]
     payments = Payment.objects.filter(received_on__range=(start, end)).select_related(*order_related)
-    refunds = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__date__range=(start, end))
+    credit_notes = Refund.objects.filter(refunded_on__range=(start, end)).select_related(*order_related)
+    # Orders refunded before refunds had credit notes (or recorded with the bulk action) have no Refund row.
+    refunded_orders = Order.objects.filter(status=OrderStatus.REFUNDED, refunded_at__date__range=(start, end)).exclude(
+        Exists(Refund.objects.filter(order=OuterRef("pk")))
+    )
     orders = Order.objects.filter(created_at__date__range=(start, end))
     payment_rows = [
         [
@@ -121,14 +127,29 @@ def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, 
     ]
     refund_rows = [
         [
+            refund.refunded_on,
+            refund.number,
+            *_person(refund.order),
+            _label(PaymentMethod, refund.method),
+            refund.reference,
+            refund.amount,
+            refund.currency,
+            refund.reason,
+        ]
+        for refund in credit_notes.order_by("refunded_on", "number")
+    ]
+    refund_rows += [
+        [
             order.refunded_at.date(),
+            "",
             *_person(order),
             _label(PaymentProvider, order.provider),
+            "",
             order.amount,
             order.currency,
             order.refund_reason,
         ]
-        for order in refunds.select_related("membership__user", "membership_type").order_by("refunded_at", "pk")
+        for order in refunded_orders.select_related("membership__user", "membership_type").order_by("refunded_at", "pk")
     ]
     order_rows = [
         [
@@ -153,8 +174,25 @@ def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, 
         for row in grouped.order_by(field, "currency"):
             key = _label(choices, row[field]) if choices else row[field]
             totals.append([str(title), key, row["count"], row["total"], row["currency"]])
-    for row in refunds.order_by().values("currency").annotate(count=Count("pk"), total=Sum("amount")):
-        totals.append([str(_("Refunded")), "", row["count"], row["total"], row["currency"]])
+    # Refunds with a credit note by their own field; older refunded orders by the order's (`legacy_field`).
+    for title, field, choices, legacy_field, legacy_choices in [
+        (_("Refunded by method"), "method", PaymentMethod, "provider", PaymentProvider),
+        (_("Refunded by income band"), "order__band", IncomeBand, "band", IncomeBand),
+        (_("Refunded by membership type"), "order__membership_type__name", None, "membership_type__name", None),
+    ]:
+        summed = {}  # (label, currency) -> [count, total]: one line even when both kinds share a label
+        for rows, key_field, key_choices in [
+            (credit_notes, field, choices),
+            (refunded_orders, legacy_field, legacy_choices),
+        ]:
+            grouped = rows.order_by().values(key_field, "currency").annotate(count=Count("pk"), total=Sum("amount"))
+            for row in grouped:
+                key = _label(key_choices, row[key_field]) if key_choices else row[key_field]
+                line = summed.setdefault((key, row["currency"]), [0, Decimal("0")])
+                line[0] += row["count"]
+                line[1] += row["total"]
+        for (key, currency), (count, total) in sorted(summed.items()):
+            totals.append([str(title), key, count, total, currency])
     return {
         "payments": (
             [
@@ -169,7 +207,16 @@ def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, 
             payment_rows,
         ),
         "refunds": (
-            [_("date refunded"), *PERSON_HEADERS, _("paid by"), _("amount"), _("currency"), _("reason")],
+            [
+                _("date refunded"),
+                _("credit note"),
+                *PERSON_HEADERS,
+                _("method"),
+                _("reference"),
+                _("amount"),
+                _("currency"),
+                _("reason"),
+            ],
             refund_rows,
         ),
         "orders": (

@@ -11,11 +11,19 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
-from members.forms.payments import AccountingExportForm, OfficeOrderForm, PaymentForm, PaymentReceivedForm, RefundForm
+from members.admin.refunds import OrderRefundsMixin, RefundInline
+from members.forms.payments import (
+    AccountingExportForm,
+    OfficeOrderForm,
+    PaymentForm,
+    PaymentReceivedForm,
+    RefundForm,
+)
 from members.models import Order, Payment, PaymentReview, StripeEvent
 from members.selectors import accounting_tables
 from members.services.ledger import payment_mark_reviewed, payment_record
-from members.services.payments import office_order_create, order_approve, order_refund
+from members.services.payments import office_order_create, order_approve
+from members.services.refunds import refund_record_in_full
 from society.admin.base import HistoryAdmin
 from society.exports import csv_response, xlsx_response
 
@@ -82,7 +90,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(HistoryAdmin):
+class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
     list_display = [
         "number",
         "member",
@@ -124,7 +132,7 @@ class OrderAdmin(HistoryAdmin):
     ]
     actions = ["mark_paid", "approve", "refund"]
     date_hierarchy = "created_at"
-    inlines = [PaymentInline]
+    inlines = [PaymentInline, RefundInline]
     change_form_template = "admin/members/order/change_form.html"
 
     change_list_template = "admin/members/order/change_list.html"
@@ -134,6 +142,7 @@ class OrderAdmin(HistoryAdmin):
         create = self.admin_site.admin_view(self.office_order_view)
         return [
             path("<int:pk>/payment/", record, name="members_order_payment"),
+            *self.refund_urls(),
             path("new/", create, name="members_order_new"),
             *super().get_urls(),
         ]
@@ -212,12 +221,16 @@ class OrderAdmin(HistoryAdmin):
 
     @admin.action(description=_("Refund selected orders…"))
     def refund(self, request, queryset):
-        """Record refunds (money returned outside the portal or in Stripe's dashboard); voids their terms."""
+        """Record full refunds (money returned outside the portal or in Stripe's dashboard): credit notes are
+        issued and the terms voided. Refunding through Stripe, or in part, is on each order's Refund page."""
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             done = apply_to_each(
-                self, request, queryset, lambda order: order_refund(order=order, reason=reason, by=request.user)
+                self,
+                request,
+                queryset,
+                lambda order: refund_record_in_full(order=order, reason=reason, by=request.user),
             )
             self.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", done) % done)
             return None

@@ -79,6 +79,7 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = list(PROFILE_FIELDS)
         help_texts = {"country": _("Where you work. A change applies to your next dues payment.")}
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
 
 
 class AccountDeleteForm(forms.Form):

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from members.models import MembershipType, PaymentProvider
+from members.models import MembershipType, PaymentProvider, User
+from members.services.accounts import BILLING_FIELDS
 
 
 class MembershipTypeChoiceField(forms.ModelChoiceField):
@@ -27,6 +28,31 @@ class OrderForm(forms.Form):
         help_text=_("We email you at least 14 days before each charge. You can turn it off at any time."),
         required=False,
     )
+    # Who the invoice and receipt are made out to; saved on the profile too. Empty name: the member's full name.
+    billing_name = forms.CharField(
+        label=_("Name on the invoice"), max_length=User._meta.get_field("billing_name").max_length, required=False
+    )
+    billing_institution = forms.CharField(
+        label=_("Institution to invoice"),
+        max_length=User._meta.get_field("billing_institution").max_length,
+        required=False,
+    )
+    billing_address = forms.CharField(
+        label=_("Billing address"),
+        max_length=User._meta.get_field("billing_address").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    billing_tax_id = forms.CharField(
+        label=_("VAT or tax id"), max_length=User._meta.get_field("billing_tax_id").max_length, required=False
+    )
+
+    def billing(self) -> dict[str, str]:
+        # Only fields the request carried: a client that leaves them out does not wipe the profile's.
+        return {name: self.cleaned_data[name] for name in BILLING_FIELDS if name in self.data}
+
+    def billing_fields(self):
+        return [self[name] for name in BILLING_FIELDS]
 
     def __init__(self, *args, quotes, card_enabled: bool, **kwargs):
         super().__init__(*args, **kwargs)

@@ -110,3 +110,36 @@ class AccountingExportForm(forms.Form):
         if start and end and (end - start).days > 3660:
             raise ValidationError(_("Choose a period of ten years at most."), code="period")
         return data
+
+
+class CardRefundForm(forms.Form):
+    """A refund through Stripe: how much (all or part of what is left) and why. `request_key` names this one
+    request, so a double submit reaches Stripe with the same idempotency key and refunds once."""
+
+    amount = forms.DecimalField(label=_("Amount to refund"), max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    request_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, refundable: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refundable = refundable
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount > self.refundable:
+            raise ValidationError(
+                _("At most %(refundable)s can be refunded."), code="amount", params={"refundable": self.refundable}
+            )
+        return amount
+
+
+class OfficeRefundForm(CardRefundForm):
+    """Money the office returned itself (a bank transfer back, cash): when, how and the bank's reference."""
+
+    refunded_on = forms.DateField(
+        label=_("Date refunded"), widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
+    method = forms.ChoiceField(label=_("Method"), choices=OFFICE_METHODS, initial=PaymentMethod.BANK_TRANSFER)
+    reference = forms.CharField(
+        label=_("Reference"), max_length=Payment._meta.get_field("reference").max_length, required=False
+    )

@@ -3,6 +3,7 @@ from .autorenew import AutoRenew, AutoRenewSettings, ChargeStatus, RenewalCharge
 from .imports import ImportStatus, MemberImport
 from .memberships import CountryBand, IncomeBand, Membership, MembershipStatus, MembershipType, Price, Term
 from .payments import (
+    CreditNoteCounter,
     Order,
     OrderNumberCounter,
     OrderStatus,
@@ -10,6 +11,7 @@ from .payments import (
     PaymentMethod,
     PaymentProvider,
     PaymentReview,
+    Refund,
     StripeEvent,
 )
 from .reminders import ReminderDelivery, ReminderRule
@@ -21,6 +23,7 @@ __all__ = [
     "RenewalCharge",
     "RenewalNotice",
     "CountryBand",
+    "CreditNoteCounter",
     "ImportStatus",
     "IncomeBand",
     "MemberImport",
@@ -35,6 +38,7 @@ __all__ = [
     "PaymentProvider",
     "PaymentReview",
     "Price",
+    "Refund",
     "ReminderDelivery",
     "ReminderRule",
     "StripeEvent",

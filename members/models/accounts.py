@@ -100,6 +100,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     country = CountryField(_("country"))
     institution = models.CharField(_("institution"), max_length=255, blank=True)
+    # Who invoices and receipts are made out to (an institution often reimburses its researcher's dues).
+    billing_name = models.CharField(
+        _("billing name"), max_length=200, blank=True, help_text=_("Leave empty to use your full name.")
+    )
+    billing_address = models.TextField(_("billing address"), max_length=500, blank=True)
+    billing_institution = models.CharField(_("institution to invoice"), max_length=255, blank=True)
+    billing_tax_id = models.CharField(_("VAT or tax id"), max_length=50, blank=True)
     position = models.CharField(_("career stage"), max_length=20, choices=CareerStage.choices, blank=True)
     orcid = models.CharField(
         _("ORCID iD"),

@@ -3,6 +3,7 @@
 Money is Decimal, never float. Orders and payments are never deleted: they are the society's financial record.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -50,6 +51,17 @@ class OrderQuerySet(models.QuerySet):
         """Invoices waiting for a bank transfer, which staff mark paid when it arrives."""
         return self.filter(status=OrderStatus.PENDING, provider=PaymentProvider.INVOICE)
 
+    def stale_card_checkouts(self, now):
+        """Card orders whose Checkout began over an hour ago and are still pending: their webhook may be lost.
+        Stripe's sessions expire after a day, so older ones (a week, to catch up after an outage) are left."""
+        return self.filter(
+            status=OrderStatus.PENDING,
+            provider=PaymentProvider.STRIPE,
+            provider_reference__isnull=False,
+            created_at__lt=now - datetime.timedelta(hours=1),
+            created_at__gte=now - datetime.timedelta(days=7),
+        )
+
     def awaiting_approval(self):
         """Applications (e.g. students') that staff must approve before the member can pay."""
         return self.filter(needs_approval=True, approved_at__isnull=True, status=OrderStatus.PENDING)
@@ -86,6 +98,12 @@ class Order(models.Model):
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True, help_text=_("For a term granted by staff: the reason."))
+    # The member's billing details when the order was made, frozen like the price: an invoice once issued
+    # never changes. Blanked when the member's account is erased (user_erase).
+    billing_name = models.CharField(_("billing name"), max_length=200, blank=True)
+    billing_address = models.TextField(_("billing address"), blank=True)
+    billing_institution = models.CharField(_("institution to invoice"), max_length=255, blank=True)
+    billing_tax_id = models.CharField(_("VAT or tax id"), max_length=50, blank=True)
     # Staff may charge other than the price matrix (a meeting-desk discount); the reason is required then.
     price_reason = models.TextField(_("reason for the price"), blank=True)
     # Types such as Student need staff approval before payment; frozen here like the price.
@@ -139,6 +157,11 @@ class Order(models.Model):
 
     def get_absolute_url(self):
         return reverse("members:order", kwargs={"number": self.number})
+
+    @property
+    def due_on(self):
+        """The day an invoice is due: issue date plus the society's payment terms."""
+        return timezone.localdate(self.created_at) + datetime.timedelta(days=settings.INVOICE_DUE_DAYS)
 
     @property
     def awaits_approval(self) -> bool:
@@ -229,3 +252,58 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.order.number}: {self.amount} {self.currency} ({self.received_on})"
+
+
+class CreditNoteCounter(models.Model):
+    """The last credit note number issued per year, locked like OrderNumberCounter: credit notes are numbered
+    in their own gapless series, as tax authorities expect of a document that cancels part of an invoice."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class RefundQuerySet(models.QuerySet):
+    def total(self):
+        return self.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+class Refund(models.Model):
+    """Money the society gave back for an order, with its credit note number. Several partial refunds may add
+    up to what was paid; when they do, the order is refunded and its term voided."""
+
+    number = models.CharField(_("credit note number"), max_length=20, unique=True, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    amount = models.DecimalField(_("amount refunded"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded_on = models.DateField(_("date refunded"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    # Stripe's id of the refund (re_...): the admin's refund and Stripe's charge.refunded event name the same one.
+    stripe_refund = models.CharField(_("Stripe refund"), max_length=255, null=True, blank=True, unique=True)
+    reason = models.TextField(_("reason for refund"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    objects = RefundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-refunded_on", "-recorded_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="refund_amount_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="refund_has_reason"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("members:credit-note", kwargs={"number": self.number})

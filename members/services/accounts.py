@@ -45,6 +45,10 @@ PROFILE_FIELDS = (
     "orcid",
     "language",
     "directory_visible",
+    "billing_name",
+    "billing_address",
+    "billing_institution",
+    "billing_tax_id",
 )
 
 
@@ -122,6 +126,22 @@ def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
+BILLING_FIELDS = ("billing_name", "billing_institution", "billing_address", "billing_tax_id")
+
+
+@transaction.atomic
+def user_billing_update(*, user: User, billing: dict[str, str]) -> User:
+    """Save the billing details a member gave at checkout, as if edited on the profile."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = [field for field in BILLING_FIELDS if field in billing and getattr(user, field) != billing[field]]
+    if changed:
+        for field in changed:
+            setattr(user, field, (billing[field] or "").strip())
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=changed)
+    return user
+
+
 @transaction.atomic
 def user_orcid_link(*, user: User, orcid: str) -> bool:
     """Fill the member's ORCID iD from a signed-in ORCID account (proof of ownership).
@@ -170,6 +190,10 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             "preferred_name": user.preferred_name,
             "country": user.country.code if user.country else "",
             "institution": user.institution,
+            "billing_name": user.billing_name,
+            "billing_address": user.billing_address,
+            "billing_institution": user.billing_institution,
+            "billing_tax_id": user.billing_tax_id,
             "position": user.position,
             "orcid": user.orcid,
             "language": user.language,
@@ -277,6 +301,11 @@ def user_erase(*, user: User) -> User:
         card_exp_month=None,
         card_exp_year=None,
     )
+    # The orders stay (amounts, dates, numbers) without the name and address they were made out to, as the
+    # profile page promises; their history rows too.
+    billing_blank = {"billing_name": "", "billing_address": "", "billing_institution": "", "billing_tax_id": ""}
+    Order.objects.filter(membership__user=user).update(**billing_blank)
+    Order.history.filter(membership__user=user).update(**billing_blank)
 
     user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
     # Emails already written to them are blanked too; anything still unsent is stopped.
@@ -285,6 +314,7 @@ def user_erase(*, user: User) -> User:
     user.full_name = ""
     user.preferred_name = ""
     user.institution = ""
+    user.billing_name = user.billing_address = user.billing_institution = user.billing_tax_id = ""
     user.position = ""
     user.orcid = ""
     user.country = ""

@@ -23,7 +23,7 @@ from members.models import (
     Term,
     User,
 )
-from members.services.accounts import member_create
+from members.services.accounts import member_create, user_billing_update
 from members.services.documents import order_email_send, order_email_was_sent
 from members.services.memberships import (
     MSG_NOT_PURCHASABLE,
@@ -80,6 +80,7 @@ def order_create(
     price_reason: str = "",
     office: bool = False,
     send_invoice: bool = True,
+    billing: dict[str, str] | None = None,
 ) -> Order:
     """Create a pending order for joining or renewing, freezing today's price, band and country on it.
 
@@ -89,6 +90,9 @@ def order_create(
 
     The member's membership row is locked, so a double click or two tabs reuse one pending order instead
     of creating two. A member who switches type or method gets a new order; the older pending one is void.
+
+    `billing` (name, institution, address, tax id given at checkout) is saved on the member's profile and
+    frozen on the order, in the same transaction.
 
     `office=True` is staff taking an order by phone or at the desk (`created_by` is the staff member): the
     order is approved as it is made, the price may differ from the matrix (`amount`, with a required
@@ -111,6 +115,8 @@ def order_create(
         raise ValidationError(MSG_PRICE_REASON, code="price_reason", params={"amount": quote.amount})
     membership = _membership_locked(user=user)
     check_may_order(membership=membership)
+    if billing is not None:
+        user = user_billing_update(user=user, billing=billing)
 
     pending = Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING)
     for order in pending:
@@ -141,6 +147,7 @@ def order_create(
         needs_approval=membership_type.requires_approval,
         applicant_statement=statement if membership_type.requires_approval else "",
         created_by=created_by or user,
+        **billing_details_of(user),
     )
     if office and order.needs_approval:
         order.approved_at, order.approved_by = timezone.now(), created_by
@@ -179,6 +186,16 @@ def office_order_create(
         office=True,
         send_invoice=send_invoice,
     )
+
+
+def billing_details_of(user) -> dict[str, str]:
+    """The member's billing details as they are now, to freeze onto a new order."""
+    return {
+        "billing_name": user.billing_name or user.full_name,
+        "billing_address": user.billing_address,
+        "billing_institution": user.billing_institution,
+        "billing_tax_id": user.billing_tax_id,
+    }
 
 
 def _invoice_send_if_due(*, order: Order) -> None:
@@ -290,6 +307,7 @@ def term_comp(*, membership: Membership, membership_type: MembershipType, reason
         provider=PaymentProvider.COMP,
         note=reason.strip(),
         created_by=by,
+        **billing_details_of(membership.user),
     )
     order._history_user = by
     order.save()

@@ -10,10 +10,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Membership, Order, OrderStatus, StripeEvent
-from members.services import autorenew, renewal_charges
+from members.models import Membership, Order, OrderStatus, PaymentProvider, StripeEvent
+from members.services import autorenew, refunds, renewal_charges
 from members.services.autorenew import autorenew_customer
-from members.services.payments import order_mark_paid, order_refund, order_set_reference
+from members.services.payments import order_mark_paid, order_set_reference
 
 # The client and errors live in stripe_api, which the auto-renew service shares; named here as before.
 from members.services.stripe_api import (  # noqa: F401
@@ -177,7 +177,8 @@ def _session_paid(event: dict) -> tuple[Order, str]:
 
 
 def _charge_refunded(event: dict) -> tuple[Order | None, str]:
-    """A refund made in Stripe's dashboard: the order becomes refunded and its term void, once."""
+    """A refund, full or partial, made in Stripe's dashboard or from the admin: the portal records what it
+    does not know yet, with its credit note; a refund the admin already recorded adds nothing."""
     charge = event["data"]["object"]
     payment_intent = _text(charge.get("payment_intent"), field=Order._meta.get_field("payment_intent"))
     order = Order.objects.filter(payment_intent=payment_intent).first() if payment_intent else None
@@ -186,13 +187,52 @@ def _charge_refunded(event: dict) -> tuple[Order | None, str]:
     charge_id = _text(charge.get("id"), field=Order._meta.get_field("provider_reference"))
     if charge_id is None:
         raise WebhookRejected(f"charge of {order.number} without a usable id")
-    if not charge.get("refunded"):
-        # A partial refund leaves the membership as it is; staff decide and may refund the order in admin.
-        return order, "partial refund ignored"
-    if order.status == OrderStatus.REFUNDED:
-        return order, "already refunded"  # e.g. staff recorded it in admin first
+    amount_refunded = charge.get("amount_refunded")
+    if isinstance(amount_refunded, bool) or not isinstance(amount_refunded, int) or amount_refunded < 0:
+        raise WebhookRejected(f"charge of {order.number} without a usable amount_refunded")
     try:
-        order_refund(order=order, reason=f"Refunded in Stripe (charge {charge_id})")
-    except ValidationError as error:  # not paid: staff must look at it
+        refund = refunds.refund_from_charge(
+            order=order, charge_id=charge_id, amount_refunded=amount_refunded, created=event["created"]
+        )
+    except ValidationError as error:  # not paid, or more than was paid: staff must look at it
         raise WebhookRejected("; ".join(error.messages)) from error
-    return order, "refunded"
+    if refund is None:
+        return order, "already refunded"
+    order.refresh_from_db(fields=["status"])
+    return order, "refunded" if order.status == OrderStatus.REFUNDED else "partially refunded"
+
+
+class ReconcileUnavailable(Exception):
+    """Stripe could not be asked about the order (network, configuration); nothing was changed."""
+
+
+def order_reconcile(*, order: Order) -> str:
+    """Ask Stripe about a pending card order's Checkout Session and apply what its webhook would have applied
+    (a delivery can be lost): paid through the same idempotent order_mark_paid. Returns what happened.
+
+    Stripe is asked with no transaction open; order_mark_paid then takes its own short one.
+    """
+    order = Order.objects.get(pk=order.pk)
+    if order.provider != PaymentProvider.STRIPE or order.status != OrderStatus.PENDING:
+        return "not pending"
+    if not order.provider_reference:
+        return "no checkout"  # the member never reached Stripe: there is nothing to ask about
+    try:
+        session = (
+            client().v1.checkout.sessions.retrieve(order.provider_reference, {"expand": ["payment_intent"]}).to_dict()
+        )
+    except stripe_sdk.StripeError as error:
+        raise ReconcileUnavailable(str(error)) from error
+    if session.get("payment_status") != "paid":
+        return str(session.get("status") or "open")
+    if session.get("amount_total") != to_minor_units(order.amount, order.currency) or (
+        str(session.get("currency", "")).upper() != order.currency.upper()
+    ):
+        raise ReconcileUnavailable(f"amount or currency of {order.number} does not match")
+    intent = session.get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    # The money arrived when the PaymentIntent was confirmed, not when staff (or the job) asked.
+    created = intent.get("created") if isinstance(intent, dict) else None
+    paid_at = datetime.datetime.fromtimestamp(created, tz=datetime.UTC) if created else None
+    order_mark_paid(order=order, provider_reference=session["id"], payment_intent=intent_id, paid_at=paid_at)
+    return "paid"

@@ -13,6 +13,7 @@ from members.forms.memberships import OrderForm
 from members.models import Membership, MembershipStatus, MembershipType, Order, OrderStatus, PaymentProvider, Term
 from members.models.memberships import RENEWABLE_STATUSES, society_today
 from members.services import stripe as stripe_payments
+from members.services.accounts import BILLING_FIELDS
 from members.services.autorenew import membership_autorenew
 from members.services.memberships import check_may_order, price_quote, renewal_opens_on
 from members.services.payments import order_create
@@ -86,10 +87,12 @@ class JoinView(FormView):
         kwargs = super().get_form_kwargs()
         self.quotes = self.get_quotes()
         kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled())
+        user = self.request.user
+        kwargs["initial"] = {**kwargs.get("initial", {}), **{name: getattr(user, name) for name in BILLING_FIELDS}}
         if self.membership is not None and self.membership.status != MembershipStatus.PENDING:
             current = self.membership.current_term()
             if current and current.membership_type_id in {q.membership_type.pk for q in self.quotes}:
-                kwargs["initial"] = {"membership_type": current.membership_type_id}
+                kwargs["initial"]["membership_type"] = current.membership_type_id
         return kwargs
 
     def get_context_data(self, **kwargs):
@@ -117,6 +120,7 @@ class JoinView(FormView):
                 membership_type=form.cleaned_data["membership_type"],
                 provider=form.cleaned_data["provider"],
                 statement=form.cleaned_data["statement"],
+                billing=form.billing(),
             )
         except ValidationError as error:
             form.add_error("statement" if error.code == "statement_required" else None, error)

@@ -151,6 +151,17 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
+# Attachments made when an email is sent, by kind: apps register a function of the outbox row returning
+# (filename, content, mimetype). The row keeps only its related_key, so a PDF never bloats the outbox; and
+# society, which other apps import, never imports them.
+ATTACHMENT_MAKERS: dict[str, Callable[[OutgoingEmail], tuple[str, bytes, str] | None]] = {}
+
+
+def attachment_maker_register(*, kinds: Iterable[str], maker: Callable) -> None:
+    for kind in kinds:
+        ATTACHMENT_MAKERS[kind] = maker
+
+
 def _build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
@@ -162,6 +173,16 @@ def _build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     )
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")
+    maker = ATTACHMENT_MAKERS.get(email.kind)
+    if maker is not None and email.related_key:
+        try:
+            attachment = maker(email)
+        except Exception:
+            # The receipt itself matters more than its PDF copy, which the member can download from the page.
+            logger.exception("Could not make the attachment of email %s; sending it without", email.pk)
+            attachment = None
+        if attachment is not None:
+            message.attach(*attachment)
     return message
 
 

@@ -271,6 +271,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
     # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
     "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
+    # A lost checkout webhook is applied within the hour after the order is an hour old.
+    "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------
@@ -309,6 +311,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # WeasyPrint reports each rendering step (and its own stylesheets at import) at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -324,6 +329,12 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # --- Membership dues and dates --------------------------------------------
 DUES_CURRENCY = env.str("DUES_CURRENCY", default="USD")
+# The society's identity on invoices, receipts and credit notes (demo values; set them in production).
+SOCIETY_LEGAL_NAME = env.str("SOCIETY_LEGAL_NAME", default="International Society for Stem Cell Science e.V.")
+SOCIETY_ADDRESS = env.list("SOCIETY_ADDRESS", default=["Musterstraße 12", "10115 Berlin", "Germany"])
+SOCIETY_TAX_IDS = env.list("SOCIETY_TAX_IDS", default=["VAT DE000000000", "Register VR 00000 B, Amtsgericht Berlin"])
+# Invoices are due this many days after they are issued.
+INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
 RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
 GRACE_DAYS = env.int("GRACE_DAYS", default=30)
 

@@ -12,6 +12,8 @@ class FakeStripe:
         self.requests = []
         self.sessions = {}
         self._autorenew_init()
+        self.refunds = {}  # by idempotency key
+        self.fail_refunds = None  # an error object to answer refunds with (a decline, an outage)
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -24,21 +26,14 @@ class FakeStripe:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):
-                path, _query, query = self.path.partition("?")
-                fake.requests.append({"path": path, "method": "GET", "headers": dict(self.headers), "form": {}})
-                expand = [value for key, value in urllib.parse.parse_qsl(query) if key.startswith("expand")]
-                found = fake.autorenew_get(path, expand)
-                if found is None:
-                    return self._send(404, {"error": {"type": "invalid_request_error", "message": "No such object"}})
-                return self._send(200, found)
-
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 form = dict(urllib.parse.parse_qsl(body))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
                 if self.path in fake.AUTORENEW_POSTS:
                     return self._send(*fake.autorenew_post(self.path, form, self.headers.get("Idempotency-Key")))
+                if self.path == "/v1/refunds":
+                    return self._refund_create(form)
                 if self.path != "/v1/checkout/sessions":
                     return self._send(
                         404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
@@ -70,6 +65,77 @@ class FakeStripe:
                         session["metadata"]["auto_renew"] = form.get("metadata[auto_renew]")
                     fake.sessions[key] = session
                 return self._send(200, session)
+
+            def do_GET(self):
+                # Retrieval of Checkout Sessions (with ?expand[]=payment_intent) and PaymentIntents.
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                fake.requests.append({"path": url.path, "headers": dict(self.headers), "query": query})
+                if url.path.startswith("/v1/checkout/sessions/"):
+                    # The SDK sends expand[0]=...; Stripe also accepts expand[]=...
+                    expand = [v for k, values in query.items() if k.startswith("expand[") for v in values]
+                    return self._session_retrieve(url.path.rsplit("/", 1)[1], expand)
+                # PaymentIntents, SetupIntents, PaymentMethods and Customers (auto-renew), with expand.
+                expand = [v for k, values in query.items() if k.startswith("expand") for v in values]
+                found = fake.autorenew_get(url.path, expand)
+                if found is None:
+                    return self._send(404, {"error": {"type": "invalid_request_error", "message": "No such object"}})
+                return self._send(200, found)
+
+            def _session_retrieve(self, session_id, expand):
+                session = fake.session_by_id(session_id)
+                if session is None:
+                    return self._missing("checkout.session")
+                session = dict(session)
+                if "payment_intent" in expand and session.get("payment_intent"):
+                    session["payment_intent"] = fake.payment_intents[session["payment_intent"]]
+                return self._send(200, session)
+
+            def _refund_create(self, form):
+                if fake.fail_refunds is not None:
+                    return self._send(fake.fail_refunds[0], {"error": fake.fail_refunds[1]})
+                key = self.headers.get("Idempotency-Key")
+                refund = fake.refunds.get(key)
+                if refund is None:
+                    intent = fake.payment_intents.get(form.get("payment_intent"))
+                    if intent is None:
+                        return self._missing("payment_intent")
+                    already = sum(r["amount"] for r in fake.refunds.values() if r["payment_intent"] == intent["id"])
+                    amount = int(form.get("amount") or intent["amount"] - already)
+                    if amount > intent["amount"] - already:
+                        return self._send(
+                            400,
+                            {
+                                "error": {
+                                    "type": "invalid_request_error",
+                                    "code": "amount_too_large",
+                                    "message": f"Refund amount ({amount}) is greater than unrefunded amount.",
+                                    "param": "amount",
+                                }
+                            },
+                        )
+                    refund = {
+                        "id": f"re_test_{len(fake.refunds) + 1:024d}",
+                        "object": "refund",
+                        "amount": amount,
+                        "balance_transaction": f"txn_test_{len(fake.refunds) + 1:024d}",
+                        "charge": intent["latest_charge"],
+                        "created": int(time.time()),
+                        "currency": intent["currency"],
+                        "metadata": {"order_number": form.get("metadata[order_number]")},
+                        "payment_intent": intent["id"],
+                        "reason": form.get("reason"),
+                        "receipt_number": None,
+                        "source_transfer_reversal": None,
+                        "status": "succeeded",
+                        "transfer_reversal": None,
+                    }
+                    fake.refunds[key] = refund
+                return self._send(200, refund)
+
+            def _missing(self, kind):
+                error = {"type": "invalid_request_error", "code": "resource_missing", "message": f"No such {kind}"}
+                return self._send(404, {"error": error})
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -240,6 +306,44 @@ class FakeStripe:
             "status": "open",
             "success_url": form.get("success_url"),
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+
+    def session_by_id(self, session_id):
+        return next((s for s in self.sessions.values() if s["id"] == session_id), None)
+
+    def pay_session(self, session_id, *, created=None):
+        """The member paid on Stripe's page: the session completes and gets a succeeded PaymentIntent."""
+        session = self.session_by_id(session_id)
+        created = int(time.time()) if created is None else created
+        number = len(self.payment_intents) + 1
+        intent = {
+            "id": f"pi_test_{number:024d}",
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": session["amount_total"],
+            "created": created,
+            "currency": session["currency"],
+            "latest_charge": f"ch_test_{number:024d}",
+            "metadata": {},
+            "payment_method": f"pm_test_{number:024d}",
+            "status": "succeeded",
+        }
+        self.payment_intents[intent["id"]] = intent
+        session.update(payment_status="paid", status="complete", payment_intent=intent["id"])
+        return intent
+
+    def add_payment_intent(self, intent_id, *, amount, currency):
+        """A PaymentIntent Stripe holds for an order paid through a (signed) webhook in the test."""
+        self.payment_intents[intent_id] = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": amount,
+            "created": int(time.time()),
+            "currency": currency,
+            "latest_charge": "ch_" + intent_id.removeprefix("pi_"),
+            "metadata": {},
+            "status": "succeeded",
         }
 
     def __enter__(self):

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from members.services.ledger import payment_record
 from members.services.payments import order_create, order_mark_paid, order_refund
+from members.services.refunds import refund_record
 from tests.factories import StaffFactory, UserFactory, price_matrix
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,16 @@ def books(db):
         )
         order_mark_paid(order=brazilian, provider_reference="cs_1", payment_intent="pi_1")
         order_refund(order=brazilian, reason="Joined twice", by=office)
+        # A partial refund with its credit note, by bank transfer back to the German member.
+        refund_record(
+            order=german,
+            amount=Decimal("40.00"),
+            method="bank_transfer",
+            refunded_on=D(2026, 11, 20),
+            reference="RTN 7",
+            reason="Student rate applied late",
+            by=office,
+        )
     return office
 
 
@@ -80,7 +91,19 @@ def test_totals_by_method_band_and_type_and_refunds(client, books):
     assert totals[("Received by method", "Cheque")] == ("1", "50.00")
     assert totals[("Received by income band", "High income")] == ("1", "200.00")
     assert totals[("Received by membership type", "Full")] == ("3", "350.00")
-    assert totals[("Refunded", "")] == ("1", "100.00")
+    assert totals[("Refunded by method", "Bank transfer")] == ("1", "40.00")
+    assert totals[("Refunded by method", "Card (Stripe)")] == ("1", "100.00")  # refunded before credit notes
+    assert totals[("Refunded by income band", "High income")] == ("1", "40.00")
+    assert totals[("Refunded by membership type", "Full")] == ("2", "140.00")
+
+
+def test_refunds_list_credit_notes_with_method_and_reference(client, books):
+    rows = rows_of(download(client, books, table="refunds"))
+    assert rows[0][:3] == ["date refunded", "credit note", "order"]
+    assert [(row[1], row[3], row[8], row[9], row[10], row[12]) for row in rows[1:]] == [
+        ("CN-2026-000001", '\'=HYPERLINK("http://x")', "Bank transfer", "RTN 7", "40.00", "Student rate applied late"),
+        ("", "Ana Lima", "Card (Stripe)", "", "100.00", "Joined twice"),
+    ]
 
 
 def test_all_tables_as_one_workbook(client, books):
@@ -92,7 +115,7 @@ def test_all_tables_as_one_workbook(client, books):
     assert sorted(row[9] for row in payments) == [50.0, 100.0, 200.0]
     assert all(not str(row[2]).startswith("=") for row in payments)  # no formula ever reaches a cell
     refunds = list(workbook["refunds"].iter_rows(min_row=2, values_only=True))
-    assert [(row[2], row[-1]) for row in refunds] == [("Ana Lima", "Joined twice")]
+    assert [(row[3], row[-1]) for row in refunds][-1] == ("Ana Lima", "Joined twice")
     assert len(list(workbook["orders"].iter_rows(min_row=2))) == 4
 
 

@@ -3,6 +3,7 @@
 import datetime
 import json
 import time
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -228,8 +229,8 @@ def refunded_event(*, event_id="evt_refund_1", payment_intent="pi_test_123", ref
                 "object": {
                     "id": "ch_test_1",
                     "object": "charge",
-                    "amount": 5000,
-                    "amount_refunded": 5000 if refunded else 1000,
+                    "amount": 10000,  # the order's 100.00 USD (Brazil, Full)
+                    "amount_refunded": 10000 if refunded else 1000,
                     "currency": "usd",
                     "payment_intent": payment_intent,
                     "refunded": refunded,
@@ -270,12 +271,16 @@ def test_a_stripe_refund_delivered_three_times_refunds_once(client, full, stripe
     assert StripeEvent.objects.filter(type="charge.refunded").count() == 2
 
 
-def test_a_partial_stripe_refund_leaves_the_membership_alone(client, full, stripe_settings):
+def test_a_partial_stripe_refund_is_recorded_with_a_credit_note_and_leaves_the_membership_alone(
+    client, full, stripe_settings
+):
     order, payload = paid_by_card(full)
     deliver(client, payload)
-    assert deliver(client, refunded_event(refunded=False)).content == b"partial refund ignored"
+    assert deliver(client, refunded_event(refunded=False)).content == b"partially refunded"
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
+    assert Term.objects.get(order=order).voided_at is None
+    assert list(order.refunds.values_list("amount", "reference")) == [(Decimal("10.00"), "ch_test_1")]
 
 
 def test_a_refund_for_an_unknown_payment_is_rejected(client, full, stripe_settings):
@@ -315,6 +320,8 @@ def test_admin_refund_action_asks_for_a_reason_then_refunds(client, full):
     )
     assert pending.status == OrderStatus.PENDING
     assert Term.objects.get(order=paid).void_reason == "Member left the field"
+    # The refund has its credit note, like one made on the order's page.
+    assert list(paid.refunds.values_list("amount", "method")) == [(paid.amount, "other")]
     # The membership page in admin lists the voided term with its reason.
     change = client.get(f"/admin/members/membership/{paid.membership_id}/change/").content.decode()
     assert "Member left the field" in change
