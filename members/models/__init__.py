@@ -11,7 +11,7 @@ from .payments import (
     PaymentReview,
     StripeEvent,
 )
-from .reminders import ReminderDelivery, ReminderRule
+from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 
 __all__ = [
     "CountryBand",
@@ -31,6 +31,7 @@ __all__ = [
     "Price",
     "ReminderDelivery",
     "ReminderRule",
+    "ReminderRuleTranslation",
     "StripeEvent",
     "Term",
     "User",
