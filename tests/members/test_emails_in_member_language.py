@@ -10,12 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
-from members.models import CountryBand, Price, ReminderRule
-from members.reminder_defaults import DEFAULT_RULES
+from members.models import CountryBand, Price
 from members.services.payments import order_mark_paid
 from members.services.reminders import renewal_reminders_send
 from society.models import OutgoingEmail
-from tests.factories import MembershipTypeFactory, OrderFactory, TermFactory, UserFactory
+from tests.factories import MembershipTypeFactory, OrderFactory, TermFactory, UserFactory, default_reminder_rules
 from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +35,7 @@ def japanese_member(db):
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
 def test_reminder_reaches_the_smtp_server_in_japanese(japanese_member, smtp_server):
-    for rule in DEFAULT_RULES:
-        ReminderRule.objects.get_or_create(offset_days=rule["offset_days"], defaults=rule)
+    default_reminder_rules()
     full = MembershipTypeFactory(name="Full")
     CountryBand.objects.update_or_create(country="JP", defaults={"band": "high"})
     Price.objects.create(membership_type=full, band="high", amount=Decimal("1234.50"))
@@ -59,7 +57,7 @@ def test_reminder_reaches_the_smtp_server_in_japanese(japanese_member, smtp_serv
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
 def test_reminder_falls_back_to_english_for_a_language_the_rule_lacks(japanese_member):
-    rule, _created = ReminderRule.objects.get_or_create(offset_days=0, defaults=DEFAULT_RULES[3])
+    rule = next(rule for rule in default_reminder_rules() if rule.offset_days == 0)
     rule.translations.filter(language="ja").delete()
     german = UserFactory(full_name="Hanna Schmidt", country="DE", language="de")
     TermFactory(end=TODAY, membership__user=japanese_member)
@@ -74,7 +72,7 @@ def test_reminder_falls_back_to_english_for_a_language_the_rule_lacks(japanese_m
 
 
 def test_rule_admin_edits_translations_and_lists_missing_languages(superuser_client):
-    rule = ReminderRule.objects.get(offset_days=-7)
+    rule = next(rule for rule in default_reminder_rules() if rule.offset_days == -7)
     rule.translations.filter(language__in=["ar", "pt"]).delete()
     changelist = superuser_client.get(reverse("admin:members_reminderrule_changelist"))
     assert "Portuguese, Arabic" in changelist.content.decode()

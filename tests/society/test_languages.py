@@ -159,3 +159,18 @@ def test_money_and_dates_follow_the_page_language(client_logged_in, member):
     body = client_logged_in.get("/membership/").content.decode()
     assert "1.234,50\xa0$" in body
     assert "30. Juni 2027" in body
+
+
+def test_the_guideline_search_help_is_one_whole_translated_sentence(client):
+    # Was cut at an escaped quote by makemessages, leaving a translation that ended in a backslash.
+    page = client.get("/de/guidelines/search/").content.decode()
+    assert 'Sie können nach einer genauen Wortfolge in "Anführungszeichen" suchen' in page
+
+
+def test_an_order_to_pay_and_an_order_to_sort_are_different_words():
+    with translation.override("de"):
+        from guidelines.models import Guideline
+        from members.models import Payment
+
+        assert str(Payment._meta.get_field("order").verbose_name) == "Bestellung"
+        assert str(Guideline._meta.get_field("order").verbose_name) == "Reihenfolge"
