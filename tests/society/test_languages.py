@@ -174,3 +174,24 @@ def test_an_order_to_pay_and_an_order_to_sort_are_different_words():
 
         assert str(Payment._meta.get_field("order").verbose_name) == "Bestellung"
         assert str(Guideline._meta.get_field("order").verbose_name) == "Reihenfolge"
+
+
+def _country_options(client, code):
+    page = client.get(reverse("account_signup"), headers={"accept-language": code}).content.decode()
+    return re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', page)
+
+
+@pytest.mark.parametrize(
+    ("code", "first", "second"),
+    [
+        # English order is Afghanistan before Iceland; in the kana order, アイ (Iceland) precedes アフ.
+        ("ja", "アイスランド", "アフガニスタン"),
+        # English order is Albania before Azerbaijan; in Arabic ذ precedes ل.
+        ("ar", "أذربيجان", "ألبانيا"),
+        ("de", "Oman", "Österreich"),
+        ("de", "Österreich", "Pakistan"),
+    ],
+)
+def test_countries_are_sorted_by_the_readers_alphabet(client, code, first, second):
+    names = _country_options(client, code)
+    assert names.index(first) < names.index(second)
