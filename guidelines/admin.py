@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from guidelines.exchange import edition_file_read, edition_import
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
@@ -220,7 +220,8 @@ class EditionAdmin(HistoryAdmin):
                 for message in error.messages:
                     self.message_user(
                         request,
-                        _("%(edition)s: %(problem)s") % {"edition": edition.label, "problem": message},
+                        pgettext("a row and why it was refused", "%(edition)s: %(problem)s")
+                        % {"edition": edition.label, "problem": message},
                         messages.ERROR,
                     )
         if published:

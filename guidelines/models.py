@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from guidelines.rendering import content_hash, html_to_text, render_markdown
@@ -75,7 +76,7 @@ class Guideline(models.Model):
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     summary = models.TextField(_("summary"), blank=True)
-    order = models.PositiveIntegerField(_("order"), default=0)
+    order = models.PositiveIntegerField(pgettext_lazy("sort position", "order"), default=0)
 
     class Meta:
         ordering = ["order", "title"]
@@ -304,7 +305,7 @@ class ProvisionVersion(models.Model):
         verbose_name=_("parent"),
         help_text=_("The part or section this one sits in, in the same edition."),
     )
-    order = models.PositiveIntegerField(_("order"), default=0)
+    order = models.PositiveIntegerField(pgettext_lazy("sort position", "order"), default=0)
     body = models.TextField(_("text"), blank=True, help_text=_("Markdown."))
     change_note = models.CharField(_("change note"), max_length=500, blank=True)
     # For a translation: the content hash of the source text it was translated from; when the source

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
 from members.models import (
@@ -99,7 +100,14 @@ def _person(order: Order) -> list:
     ]
 
 
-PERSON_HEADERS = [_("order"), _("member"), _("email"), _("country"), _("membership type"), _("income band")]
+PERSON_HEADERS = [
+    pgettext_lazy("purchase", "order"),
+    _("member"),
+    _("email"),
+    _("country"),
+    _("membership type"),
+    _("income band"),
+]
 
 
 def accounting_tables(*, start: datetime.date, end: datetime.date) -> dict[str, tuple[list, list[list]]]:

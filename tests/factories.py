@@ -140,3 +140,16 @@ def price_matrix(*names: str) -> dict[str, MembershipType]:
             PriceFactory(membership_type=membership_type, band=band, amount=amount)
         types[name] = membership_type
     return types
+
+
+def default_reminder_rules():
+    """The default schedule with its translations, as data migrations 0002 and 0007 create it (transactional
+    tests flush migration rows, so tests create it themselves)."""
+    from members.models import ReminderRule, ReminderRuleTranslation
+    from members.reminder_defaults import DEFAULT_RULES, DEFAULT_TRANSLATIONS
+
+    rules = [ReminderRule.objects.get_or_create(offset_days=r["offset_days"], defaults=r)[0] for r in DEFAULT_RULES]
+    for rule in rules:
+        for fields in DEFAULT_TRANSLATIONS[rule.offset_days]:
+            ReminderRuleTranslation.objects.get_or_create(rule=rule, language=fields["language"], defaults=fields)
+    return rules

@@ -95,3 +95,19 @@ def test_catalogue_holds_exactly_the_strings_the_code_marks(locale, extracted_ms
     not_extracted = sorted(msgid for _ctx, msgid in extracted_msgids - committed)
     stale = sorted(msgid for _ctx, msgid in committed - extracted_msgids)
     assert (not_extracted, stale) == ([], []), "run `make translations` (README: Translating the portal)"
+
+
+@pytest.mark.parametrize("locale", LOCALES[:1])
+def test_no_msgid_is_a_fragment(locale):
+    # A msgid cut at an escaped quote ends in a backslash; one that is only punctuation and placeholders is a
+    # piece of a sentence glued by concatenation, unless a context (pgettext) says what it joins.
+    fragments = [
+        entry.msgid
+        for entry in catalogue(locale)
+        if not entry.obsolete
+        and (
+            entry.msgid.endswith("\\")
+            or (not entry.msgctxt and not re.sub(r"%\(\w+\)[sd]|\{\w+\}|[\W\d_]", "", entry.msgid))
+        )
+    ]
+    assert fragments == []

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 
 class RecordInline(admin.TabularInline):
@@ -47,7 +47,9 @@ def apply_to_each(modeladmin, request, objects, action) -> int:
             action(obj)
         except ValidationError as error:
             problem = {"object": obj, "problem": " ".join(error.messages)}
-            modeladmin.message_user(request, _("%(object)s: %(problem)s") % problem, messages.WARNING)
+            modeladmin.message_user(
+                request, pgettext("a row and why it was refused", "%(object)s: %(problem)s") % problem, messages.WARNING
+            )
         else:
             done += 1
     return done

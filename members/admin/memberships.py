@@ -38,7 +38,7 @@ from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
-from society.services.jobs import heartbeat_problem
+from society.services.jobs import heartbeat_status
 
 
 def membership_admin_queryset():
@@ -256,7 +256,7 @@ class MembershipAdmin(HistoryAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Membership dashboard"),
-            "reminder_problem": heartbeat_problem(name=REMINDER_JOB),
+            "reminder_job": heartbeat_status(name=REMINDER_JOB),
             **dashboard_figures(),
         }
         return render(request, "admin/members/dashboard.html", context)

@@ -11,20 +11,42 @@ from django.utils.translation import gettext_lazy as _
 
 from members.admin.base import RecordInline
 from members.forms.reminders import PreviewForm
-from members.models import ReminderDelivery, ReminderRule
+from members.models import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from members.services.reminders import CompiledRule, reminder_context, renewal_price
+
+
+class ReminderRuleTranslationInline(admin.StackedInline):
+    """The rule's text in each offered language; a language left out is sent the English above."""
+
+    model = ReminderRuleTranslation
+    extra = 0
+    fields = ["language", "subject_template", "text_template", "html_template"]
 
 
 @admin.register(ReminderRule)
 class ReminderRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "offset_days", "is_active", "updated_at", "preview_link"]
+    list_display = ["name", "offset_days", "is_active", "missing_languages", "updated_at", "preview_link"]
     list_filter = ["is_active"]
     ordering = ["offset_days"]
     fieldsets = [
         (None, {"fields": ["name", "offset_days", "is_active"]}),
         # Each template field's help text lists the variables it may use (TEMPLATE_HELP in members/models/reminders.py).
-        (_("Message"), {"fields": ["subject_template", "text_template", "html_template"]}),
+        (_("Message in English"), {"fields": ["subject_template", "text_template", "html_template"]}),
+        (_("Languages"), {"fields": ["missing_languages"]}),
     ]
+    readonly_fields = ["missing_languages"]
+    inlines = [ReminderRuleTranslationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("translations")
+
+    @admin.display(description=_("languages without a translation (sent in English)"))
+    def missing_languages(self, obj):
+        if obj.pk is None:
+            return ""
+        labels = dict(ReminderRuleTranslation._meta.get_field("language").choices)
+        missing = [str(labels[code]) for code in obj.missing_languages()]
+        return ", ".join(missing) if missing else _("none: every language has its text")
 
     @admin.display(description=_("Preview"))
     def preview_link(self, obj):

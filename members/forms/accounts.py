@@ -13,6 +13,13 @@ from members.models import User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
 
+
+def blank_and_countries():
+    # A callable, so each form sorts the names in its request's language (pyuca, see requirements.txt);
+    # a list built at import would keep the first language's order for every reader.
+    return [("", "—"), *countries]
+
+
 FULL_NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
 
 
@@ -51,7 +58,7 @@ class SignupForm(forms.Form):
     )
     country = LazyTypedChoiceField(
         label=_("Country"),
-        choices=[("", "—")] + list(countries),
+        choices=blank_and_countries,
         help_text=_("Where you work. It sets your membership dues band."),
         widget=forms.Select(attrs={"autocomplete": "country"}),
     )

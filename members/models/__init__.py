@@ -14,7 +14,7 @@ from .payments import (
     Refund,
     StripeEvent,
 )
-from .reminders import ReminderDelivery, ReminderRule
+from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 
 __all__ = [
     "AutoRenew",
@@ -41,6 +41,7 @@ __all__ = [
     "Refund",
     "ReminderDelivery",
     "ReminderRule",
+    "ReminderRuleTranslation",
     "StripeEvent",
     "Term",
     "User",

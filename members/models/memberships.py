@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -260,7 +261,12 @@ class Term(models.Model):
     end = models.DateField(_("end (inclusive)"))
     # One order pays for exactly one term: a replayed payment notification cannot add a second.
     order = models.OneToOneField(
-        "members.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="term", null=True, blank=True
+        "members.Order",
+        verbose_name=pgettext_lazy("purchase", "order"),
+        on_delete=models.PROTECT,
+        related_name="term",
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # A refund voids the term it paid for; the row stays, so history is never rewritten.

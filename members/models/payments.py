@@ -12,6 +12,7 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -135,7 +136,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("purchase", "order")
         verbose_name_plural = _("orders")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
@@ -177,7 +178,12 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     order = models.ForeignKey(
-        Order, verbose_name=_("order"), on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_events"
+        Order,
+        verbose_name=pgettext_lazy("purchase", "order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stripe_events",
     )
 
     class Meta:
@@ -221,7 +227,9 @@ class Payment(models.Model):
     payments may add up to the order's amount. A payment that cannot settle its order (too much, or for an
     order that is closed) is kept and flagged for staff, never dropped."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("order"))
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="payments", verbose_name=pgettext_lazy("purchase", "order")
+    )
     amount = models.DecimalField(_("amount received"), max_digits=10, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     received_on = models.DateField(_("date received"))

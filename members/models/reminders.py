@@ -1,5 +1,6 @@
 """Renewal reminders: the schedule as staff-editable rules, and one delivery row per (term, rule)."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -89,6 +90,49 @@ class ReminderRule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def missing_languages(self) -> list[str]:
+        """Codes of the offered languages this rule has no text for (uses prefetched `translations`)."""
+        present = {translation.language for translation in self.translations.all()}
+        return [code for code, _name in TRANSLATION_LANGUAGES if code not in present]
+
+
+# The rule's own fields are the English text, and the fallback for a language without a translation.
+TRANSLATION_LANGUAGES = [(code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+class ReminderRuleTranslation(models.Model):
+    """A rule's subject and bodies in one language; a member whose language has none gets the English."""
+
+    rule = models.ForeignKey(
+        ReminderRule, verbose_name=_("reminder rule"), on_delete=models.CASCADE, related_name="translations"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=TRANSLATION_LANGUAGES)
+    subject_template = models.CharField(
+        _("subject"), max_length=255, help_text=TEMPLATE_HELP, validators=[validate_reminder_template]
+    )
+    text_template = models.TextField(_("text body"), help_text=TEMPLATE_HELP, validators=[validate_reminder_template])
+    html_template = models.TextField(
+        _("HTML body"),
+        blank=True,
+        help_text=_("Optional; sent as the HTML part inside the site's email layout."),
+        validators=[validate_reminder_template],
+    )
+
+    class Meta:
+        ordering = ["rule", "language"]
+        verbose_name = _("reminder rule translation")
+        verbose_name_plural = _("reminder rule translations")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "language"], name="reminderruletranslation_one_per_language"),
+            models.CheckConstraint(
+                condition=Q(language__in=[code for code, _name in TRANSLATION_LANGUAGES]),
+                name="reminderruletranslation_offered_language",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rule} ({self.get_language_display()})"
 
 
 class ReminderDelivery(models.Model):

@@ -24,6 +24,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_countries import countries
 
 from members.models import ImportStatus, MemberImport, Membership, MembershipType, Term, User
@@ -194,7 +195,7 @@ def import_check(rows: list[tuple[int, dict]]) -> tuple[list[ImportRow], list]:
             if orcid_owner.get(orcid, email) != email:
                 reasons.append(_("ORCID %(orcid)s belongs to another member") % {"orcid": orcid})
         if reasons:
-            errors.append((line, _("; ").join(reasons)))
+            errors.append((line, pgettext("separator between the reasons a row was refused", "; ").join(reasons)))
         else:
             good.append(
                 ImportRow(line, email, values["full name"], country, values["institution"], type_slug, end, orcid)

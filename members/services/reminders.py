@@ -39,27 +39,45 @@ ADVISORY_LOCK_KEY = 0x52454D49  # "REMI"
 
 
 @dataclass
-class CompiledRule:
-    rule: ReminderRule
+class CompiledText:
     subject: object
     text: object
     html: object | None
 
     @classmethod
-    def of(cls, rule: ReminderRule) -> "CompiledRule":
+    def of(cls, source) -> "CompiledText":
+        """`source` is a rule (its English text) or one of its translations: the same three fields."""
         engine = engines["django"]
         return cls(
-            rule=rule,
-            subject=engine.from_string(rule.subject_template).template,
-            text=engine.from_string(rule.text_template).template,
-            html=engine.from_string(rule.html_template).template if rule.html_template.strip() else None,
+            subject=engine.from_string(source.subject_template).template,
+            text=engine.from_string(source.text_template).template,
+            html=engine.from_string(source.html_template).template if source.html_template.strip() else None,
         )
 
-    def render(self, context: dict) -> tuple[str, str, str]:
-        """Subject, text and HTML (in the site's email layout). Text parts are not HTML-escaped."""
-        subject = " ".join(self.subject.render(Context(context, autoescape=False)).split())
-        text = self.text.render(Context(context, autoescape=False)).strip()
-        body = self.html.render(Context(context)) if self.html else linebreaks(escape(text))
+
+@dataclass
+class CompiledRule:
+    rule: ReminderRule
+    english: CompiledText
+    by_language: dict[str, CompiledText] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rule: ReminderRule) -> "CompiledRule":
+        """Compile the rule and its translations (prefetch `translations` when compiling many)."""
+        return cls(
+            rule=rule,
+            english=CompiledText.of(rule),
+            by_language={entry.language: CompiledText.of(entry) for entry in rule.translations.all()},
+        )
+
+    def render(self, context: dict, *, language: str | None = None) -> tuple[str, str, str]:
+        """Subject, text and HTML (in the site's email layout) in `language` (the active one by default),
+        English when the rule has no text in it. Text parts are not HTML-escaped."""
+        language = language or translation.get_language()
+        compiled = self.by_language.get(language, self.english)
+        subject = " ".join(compiled.subject.render(Context(context, autoescape=False)).split())
+        text = compiled.text.render(Context(context, autoescape=False)).strip()
+        body = compiled.html.render(Context(context)) if compiled.html else linebreaks(escape(text))
         html = render_to_string("members/email/reminder.html", {**context, "subject": subject, "body": mark_safe(body)})
         return subject, text, html
 
@@ -158,7 +176,9 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        compiled = {rule.pk: CompiledRule.of(rule) for rule in ReminderRule.objects.active()}
+        compiled = {
+            rule.pk: CompiledRule.of(rule) for rule in ReminderRule.objects.active().prefetch_related("translations")
+        }
         run.per_rule = {entry.rule.name: 0 for entry in sorted(compiled.values(), key=lambda c: c.rule.offset_days)}
         emails, deliveries = [], []
         link = renew_url()

@@ -220,3 +220,18 @@ def test_membership_page_lists_the_reminders_sent(admin_client):
     page = admin_client.get(f"/admin/members/membership/{term.membership.pk}/change/").content.decode()
     assert "reminder deliveries" in page.lower()
     assert str(rule) in page
+
+
+def test_dashboard_warning_is_a_whole_sentence_in_the_staff_language(client):
+    from society.health import REMINDER_JOB
+    from society.services.jobs import heartbeat_record
+
+    client.force_login(StaffFactory(is_superuser=True, language="de"))  # staff pages follow their language
+    page = client.get("/admin/members/membership/dashboard/", headers={"accept-language": "de"})
+    assert "Der Job für Verlängerungserinnerungen ist noch nie gelaufen" in page.content.decode()
+    with time_machine.travel(NOW - datetime.timedelta(hours=27), tick=False):
+        heartbeat_record(name=REMINDER_JOB, result={})
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/admin/members/membership/dashboard/", headers={"accept-language": "de"})
+    assert "Der Job für Verlängerungserinnerungen lief zuletzt am" in page.content.decode()
+    assert "last ran" not in page.content.decode()

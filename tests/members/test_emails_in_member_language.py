@@ -10,12 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
-from members.models import CountryBand, Price, ReminderRule
-from members.reminder_defaults import DEFAULT_RULES
+from members.models import CountryBand, Price
 from members.services.payments import order_mark_paid
 from members.services.reminders import renewal_reminders_send
 from society.models import OutgoingEmail
-from tests.factories import MembershipTypeFactory, OrderFactory, TermFactory, UserFactory
+from tests.factories import MembershipTypeFactory, OrderFactory, TermFactory, UserFactory, default_reminder_rules
 from tests.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +35,7 @@ def japanese_member(db):
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
 def test_reminder_reaches_the_smtp_server_in_japanese(japanese_member, smtp_server):
-    for rule in DEFAULT_RULES:
-        ReminderRule.objects.get_or_create(offset_days=rule["offset_days"], defaults=rule)
+    default_reminder_rules()
     full = MembershipTypeFactory(name="Full")
     CountryBand.objects.update_or_create(country="JP", defaults={"band": "high"})
     Price.objects.create(membership_type=full, band="high", amount=Decimal("1234.50"))
@@ -47,9 +45,74 @@ def test_reminder_reaches_the_smtp_server_in_japanese(japanese_member, smtp_serv
     deliver_outbox()
     message = smtp_server.handler.messages[0]
     text = message.get_body(("plain",)).get_content()
-    assert "2026年3月2日" in text  # the end date, Japanese style
-    assert "$1,234.50" in text
+    # The rule's Japanese text (reminder_defaults, data migration 0007), not its English one.
+    assert "の会員資格は本日終了します" in str(message["subject"])
+    assert "山田 花子 様" in text
+    assert "会員資格は本日 2026年3月2日 に終了します" in text  # the end date, Japanese style
+    assert "お住まいの国の更新料金: $1,234.50" in text
+    assert "Dear" not in text
+    assert "Renew" not in text
     assert '<html lang="ja">' in message.get_body(("html",)).get_content()
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
+def test_reminder_falls_back_to_english_for_a_language_the_rule_lacks(japanese_member):
+    rule = next(rule for rule in default_reminder_rules() if rule.offset_days == 0)
+    rule.translations.filter(language="ja").delete()
+    german = UserFactory(full_name="Hanna Schmidt", country="DE", language="de")
+    TermFactory(end=TODAY, membership__user=japanese_member)
+    TermFactory(end=TODAY, membership__user=german)
+    renewal_reminders_send()
+    to_japanese = OutgoingEmail.objects.get(to=japanese_member.email)
+    assert to_japanese.subject.endswith("membership ends today")
+    assert "2026年3月2日" in to_japanese.text_body  # English words, the member's date format
+    to_german = OutgoingEmail.objects.get(to=german.email)
+    assert to_german.subject.endswith("endet heute")
+    assert "Ihre Mitgliedschaft endet heute, am 2. März 2026." in to_german.text_body
+
+
+def test_rule_admin_edits_translations_and_lists_missing_languages(superuser_client):
+    rule = next(rule for rule in default_reminder_rules() if rule.offset_days == -7)
+    rule.translations.filter(language__in=["ar", "pt"]).delete()
+    changelist = superuser_client.get(reverse("admin:members_reminderrule_changelist"))
+    assert "Portuguese, Arabic" in changelist.content.decode()
+    url = reverse("admin:members_reminderrule_change", args=[rule.pk])
+    page = superuser_client.get(url)
+    assert page.status_code == 200
+    data = {
+        "name": rule.name,
+        "offset_days": rule.offset_days,
+        "is_active": "on",
+        "subject_template": rule.subject_template,
+        "text_template": rule.text_template,
+        "html_template": rule.html_template,
+    }
+    inline = page.context["inline_admin_formsets"][0].formset
+    prefix = inline.prefix
+    data.update({f"{prefix}-TOTAL_FORMS": "6", f"{prefix}-INITIAL_FORMS": "5"})
+    for index, existing in enumerate(inline.queryset):
+        data.update(
+            {
+                f"{prefix}-{index}-id": existing.pk,
+                f"{prefix}-{index}-rule": rule.pk,
+                f"{prefix}-{index}-language": existing.language,
+                f"{prefix}-{index}-subject_template": existing.subject_template,
+                f"{prefix}-{index}-text_template": existing.text_template,
+                f"{prefix}-{index}-html_template": existing.html_template,
+            }
+        )
+    data.update(
+        {
+            f"{prefix}-5-rule": rule.pk,
+            f"{prefix}-5-language": "pt",
+            f"{prefix}-5-subject_template": "A sua filiação termina em {{ end_date }}",
+            f"{prefix}-5-text_template": "Caro/a {{ preferred_name }}, renove: {{ renew_url }}",
+        }
+    )
+    response = superuser_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert rule.translations.get(language="pt").subject_template == "A sua filiação termina em {{ end_date }}"
+    assert rule.missing_languages() == ["ar"]
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)

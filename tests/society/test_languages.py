@@ -159,3 +159,39 @@ def test_money_and_dates_follow_the_page_language(client_logged_in, member):
     body = client_logged_in.get("/membership/").content.decode()
     assert "1.234,50\xa0$" in body
     assert "30. Juni 2027" in body
+
+
+def test_the_guideline_search_help_is_one_whole_translated_sentence(client):
+    # Was cut at an escaped quote by makemessages, leaving a translation that ended in a backslash.
+    page = client.get("/de/guidelines/search/").content.decode()
+    assert 'Sie können nach einer genauen Wortfolge in "Anführungszeichen" suchen' in page
+
+
+def test_an_order_to_pay_and_an_order_to_sort_are_different_words():
+    with translation.override("de"):
+        from guidelines.models import Guideline
+        from members.models import Payment
+
+        assert str(Payment._meta.get_field("order").verbose_name) == "Bestellung"
+        assert str(Guideline._meta.get_field("order").verbose_name) == "Reihenfolge"
+
+
+def _country_options(client, code):
+    page = client.get(reverse("account_signup"), headers={"accept-language": code}).content.decode()
+    return re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', page)
+
+
+@pytest.mark.parametrize(
+    ("code", "first", "second"),
+    [
+        # English order is Afghanistan before Iceland; in the kana order, アイ (Iceland) precedes アフ.
+        ("ja", "アイスランド", "アフガニスタン"),
+        # English order is Albania before Azerbaijan; in Arabic ذ precedes ل.
+        ("ar", "أذربيجان", "ألبانيا"),
+        ("de", "Oman", "Österreich"),
+        ("de", "Österreich", "Pakistan"),
+    ],
+)
+def test_countries_are_sorted_by_the_readers_alphabet(client, code, first, second):
+    names = _country_options(client, code)
+    assert names.index(first) < names.index(second)
