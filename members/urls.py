@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.views import accounts, memberships, payments
+from members.views import accounts, memberships, payments, renew_links
 
 app_name = "members"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", memberships.MembershipView.as_view(), name="home"),
     path("join/", memberships.JoinView.as_view(), name="join"),
     path("renew/", memberships.RenewView.as_view(), name="renew"),
+    path("renew/link/", renew_links.RenewLinkRequestView.as_view(), name="renew-link-request"),
+    path("renew/link/<str:token>/", renew_links.RenewLinkView.as_view(), name="renew-link"),
     path("orders/<str:number>/", payments.OrderView.as_view(), name="order"),
     path("orders/<str:number>/pay/", payments.OrderPayView.as_view(), name="order-pay"),
     path("profile/", accounts.ProfileView.as_view(), name="profile"),

@@ -12,6 +12,7 @@ from .payments import (
     StripeEvent,
 )
 from .reminders import ReminderDelivery, ReminderRule
+from .renew_links import RenewLink
 
 __all__ = [
     "CountryBand",
@@ -31,6 +32,7 @@ __all__ = [
     "Price",
     "ReminderDelivery",
     "ReminderRule",
+    "RenewLink",
     "StripeEvent",
     "Term",
     "User",
