@@ -84,10 +84,10 @@ def reminder_context(*, user: User, term: Term, price=None, link: str | None = N
 
 
 def renewal_price(*, user: User, term: Term):
-    """The price of renewing `term`'s membership type for the member's country band, or None."""
+    """The price of renewing `term`'s membership type for one year in the member's country band, or None."""
     band = CountryBand.objects.filter(country=user.country).values("band")[:1]
     return (
-        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band))
+        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band), years=1)
         .values_list("amount", flat=True)
         .first()
     )
@@ -116,7 +116,9 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
     # Nested in the price subquery, hence the double OuterRef back to the term's member.
     band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
-    price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
+    price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band), years=1).values(
+        "amount"
+    )[:1]
     return (
         Term.objects.counting()
         .filter(
@@ -126,6 +128,7 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
             membership__current_end__lte=max(high for _rule, _low, high in windows),
             end=F("membership__current_end"),
             membership__cancelled_at__isnull=True,
+            membership__lifetime=False,  # a lifetime membership has nothing to renew
             membership__user__is_active=True,  # erased or deactivated accounts get nothing
         )
         .annotate(due_rule_id=due_rule)
