@@ -54,7 +54,7 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         for code, n in by_country
     ]
 
-    last_ends = Membership.objects.with_last_end().filter(cancelled_at__isnull=True).order_by()
+    last_ends = Membership.objects.with_last_end().filter(cancelled_at__isnull=True, lifetime=False).order_by()
     ending = [
         (days, last_ends.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=days)).count())
         for days in (30, 60, 90)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.views import accounts, autorenew, memberships, payments
+from members.views import accounts, autorenew, memberships, payments, renew_links
 
 app_name = "members"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("auto-renew/", autorenew.AutoRenewToggleView.as_view(), name="autorenew"),
     path("auto-renew/card/", autorenew.AutoRenewCardView.as_view(), name="autorenew-card"),
     path("auto-renew/off/<str:token>/", autorenew.AutoRenewOffView.as_view(), name="autorenew-off"),
+    path("renew/link/", renew_links.RenewLinkRequestView.as_view(), name="renew-link-request"),
+    path("renew/link/<str:token>/", renew_links.RenewLinkView.as_view(), name="renew-link"),
     path("orders/<str:number>/", payments.OrderView.as_view(), name="order"),
     path("orders/<str:number>/pay/", payments.OrderPayView.as_view(), name="order-pay"),
     path("orders/<str:number>/pdf/", payments.OrderPdfView.as_view(), name="order-pdf"),

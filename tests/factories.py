@@ -99,10 +99,11 @@ class CountryBandFactory(factory.django.DjangoModelFactory):
 class PriceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Price
-        django_get_or_create = ["membership_type", "band"]
+        django_get_or_create = ["membership_type", "band", "years"]
 
     membership_type = factory.SubFactory(MembershipTypeFactory)
     band = IncomeBand.HIGH
+    years = 1
     amount = Decimal("200.00")
 
 

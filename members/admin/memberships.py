@@ -123,7 +123,9 @@ class EndsWithinFilter(admin.SimpleListFilter):
         if self.value() not in {"30", "60", "90"}:
             return queryset
         today = society_today()
-        return queryset.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=int(self.value())))
+        return queryset.filter(
+            last_end__gte=today, last_end__lte=today + datetime.timedelta(days=int(self.value())), lifetime=False
+        )
 
 
 class TermInline(RecordInline):
@@ -149,6 +151,7 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
         "type_name",
         "status",
         "last_end",
+        "lifetime",
         "last_order",
         "user__orcid",
     ).order_by("pk")
@@ -158,7 +161,8 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
 def _labelled(rows):
     """Staff and accountants read names, not codes: "Kenya", "Lower-middle income", "Expiring"."""
     bands, statuses = dict(IncomeBand.choices), dict(MembershipStatus.choices)
-    for email, name, country, band, type_name, status, last_end, last_order, orcid in rows:
+    lifetime_label = str(_("Lifetime"))
+    for email, name, country, band, type_name, status, last_end, lifetime, last_order, orcid in rows:
         yield [
             email,
             name,
@@ -166,7 +170,7 @@ def _labelled(rows):
             bands.get(band, band or ""),
             type_name,
             statuses.get(status, status),
-            last_end,
+            lifetime_label if lifetime else last_end,
             last_order,
             orcid,
         ]
@@ -240,7 +244,7 @@ class MembershipAdmin(HistoryAdmin):
 
     @admin.display(description=_("ends"), ordering="last_end")
     def end_date(self, membership):
-        return membership.last_end
+        return _("Lifetime") if membership.lifetime else membership.last_end
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -327,7 +331,10 @@ class MembershipAdmin(HistoryAdmin):
 
 
 class PriceInline(admin.TabularInline):
+    """One row per band and term length (1, 2 or 3 years); a type is offered in the lengths it has rows for."""
+
     model = Price
+    fields = ["band", "years", "amount"]
     extra = 0
 
     def get_queryset(self, request):
@@ -336,7 +343,16 @@ class PriceInline(admin.TabularInline):
 
 @admin.register(MembershipType)
 class MembershipTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "term_months", "is_purchasable", "requires_approval", "is_active", "display_order"]
+    list_display = [
+        "name",
+        "slug",
+        "term_months",
+        "is_lifetime",
+        "is_purchasable",
+        "requires_approval",
+        "is_active",
+        "display_order",
+    ]
     list_editable = ["display_order"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [PriceInline]
@@ -344,9 +360,9 @@ class MembershipTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Price)
 class PriceAdmin(HistoryAdmin):
-    list_display = ["membership_type", "band", "amount"]
+    list_display = ["membership_type", "band", "years", "amount"]
     list_editable = ["amount"]
-    list_filter = ["band", "membership_type"]
+    list_filter = ["band", "years", "membership_type"]
     list_select_related = ["membership_type"]
 
 

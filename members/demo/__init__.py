@@ -60,7 +60,11 @@ TYPES = [
     ("Industry", "Researchers employed in industry.", True, False, (400, 200, 100, 40)),
     ("Emeritus", "Retired members with at least ten years of membership.", True, False, (80, 40, 20, 5)),
     ("Honorary", "Elected by the board; granted, not bought.", False, False, (0, 0, 0, 0)),
+    ("Lifetime", "Members for life, by one payment.", True, False, (4800, 2400, 1200, 400)),
 ]
+LIFETIME_TYPES = {"Lifetime"}
+# Types also sold for 2 and 3 years, at this multiple of the 1-year price (a discount for committing).
+MULTI_YEAR = {"Full": {2: Decimal("1.9"), 3: Decimal("2.7")}, "Trainee": {2: Decimal("1.9"), 3: Decimal("2.7")}}
 BANDS = [IncomeBand.HIGH, IncomeBand.UPPER_MIDDLE, IncomeBand.LOWER_MIDDLE, IncomeBand.LOW]
 MEMBER_COUNTRIES = [
     "US",
@@ -238,19 +242,26 @@ def _types() -> dict[str, MembershipType]:
                 "is_purchasable": purchasable,
                 "requires_approval": approval,
                 "display_order": position,
-                "description": f"{name} membership for 12 months.",
+                "is_lifetime": name in LIFETIME_TYPES,
+                "description": f"{name} membership for life."
+                if name in LIFETIME_TYPES
+                else f"{name} membership for 12 months.",
             },
         )
         for band, amount in zip(BANDS, prices, strict=True):
             Price.objects.get_or_create(
-                membership_type=membership_type, band=band, defaults={"amount": Decimal(amount)}
+                membership_type=membership_type, band=band, years=1, defaults={"amount": Decimal(amount)}
             )
+            for years, factor in MULTI_YEAR.get(name, {}).items():
+                Price.objects.get_or_create(
+                    membership_type=membership_type, band=band, years=years, defaults={"amount": amount * factor}
+                )
         types[name] = membership_type
     return types
 
 
 def _order(membership, membership_type, band, country, *, status, provider, created_at, paid_at=None, note=""):
-    amount = Decimal(0) if provider == PaymentProvider.COMP else membership_type.prices.get(band=band).amount
+    amount = Decimal(0) if provider == PaymentProvider.COMP else membership_type.prices.get(band=band, years=1).amount
     return Order.objects.create(
         number=order_number_next(year=created_at.year),
         membership=membership,

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from members.models import MembershipType, PaymentProvider, User
+from members.models.memberships import TERM_YEARS
 from members.services.accounts import BILLING_FIELDS
 
 
@@ -21,6 +23,17 @@ class OrderForm(forms.Form):
         help_text=_("Only for types the office approves, such as Student: for example your programme and university."),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    years = forms.TypedChoiceField(
+        label=_("For how long?"),
+        coerce=int,
+        choices=[
+            (years, ngettext_lazy("%(years)d year", "%(years)d years", years) % {"years": years})
+            for years in TERM_YEARS
+        ],
+        initial=1,
+        required=False,
+        widget=forms.RadioSelect,
     )
     provider = forms.ChoiceField(label=_("How would you like to pay?"), widget=forms.RadioSelect)
     auto_renew = forms.BooleanField(
@@ -65,6 +78,10 @@ class OrderForm(forms.Form):
         self.fields["provider"].initial = choices[0][0]
         if not card_enabled:
             del self.fields["auto_renew"]
+        # Only the lengths some type is offered in; with 1 year alone the question is not asked.
+        offered = sorted({years for quote in quotes for years in quote.term_prices})
+        self.fields["years"].choices = [c for c in self.fields["years"].choices if c[0] in offered]
+        self.offers_years = len(offered) > 1
 
 
 class ReasonForm(forms.Form):

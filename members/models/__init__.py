@@ -15,6 +15,7 @@ from .payments import (
     StripeEvent,
 )
 from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
+from .renew_links import RenewLink
 
 __all__ = [
     "AutoRenew",
@@ -42,6 +43,7 @@ __all__ = [
     "ReminderDelivery",
     "ReminderRule",
     "ReminderRuleTranslation",
+    "RenewLink",
     "StripeEvent",
     "Term",
     "User",

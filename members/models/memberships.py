@@ -42,6 +42,8 @@ class MembershipStatus(models.TextChoices):
 ACCESS_STATUSES = frozenset({MembershipStatus.ACTIVE, MembershipStatus.EXPIRING, MembershipStatus.GRACE})
 # Statuses in which a member who has had a term may renew: from RENEWAL_WINDOW_DAYS before the end, on.
 RENEWABLE_STATUSES = frozenset({MembershipStatus.EXPIRING, MembershipStatus.GRACE, MembershipStatus.LAPSED})
+# Term lengths a type may be sold in, each with its own price per band.
+TERM_YEARS = (1, 2, 3)
 
 
 def society_today() -> datetime.date:
@@ -56,12 +58,16 @@ def membership_status(
     cancelled: bool = False,
     window_days: int | None = None,
     grace_days: int | None = None,
+    lifetime: bool = False,
 ) -> MembershipStatus:
-    """The one definition of a membership's status, derived from dates. `with_status()` mirrors it in SQL."""
+    """The one definition of a membership's status, derived from dates. `with_status()` mirrors it in SQL.
+    A lifetime term never ends, so its membership stays active whatever its earlier terms' dates."""
     window_days = settings.RENEWAL_WINDOW_DAYS if window_days is None else window_days
     grace_days = settings.GRACE_DAYS if grace_days is None else grace_days
     if cancelled:
         return MembershipStatus.CANCELLED
+    if lifetime:
+        return MembershipStatus.ACTIVE
     if last_end is None:
         return MembershipStatus.PENDING
     if today <= last_end:
@@ -86,6 +92,11 @@ class MembershipType(models.Model):
     term_months = models.PositiveSmallIntegerField(_("term length in months"), default=12)
     requires_approval = models.BooleanField(
         _("staff must approve"), default=False, help_text=_("For example students, who describe their proof of status.")
+    )
+    is_lifetime = models.BooleanField(
+        _("lifetime"),
+        default=False,
+        help_text=_("Its term never ends: no reminders, no renewal. The price is a one-off (the 1-year row)."),
     )
     is_purchasable = models.BooleanField(
         _("members can buy it"), default=True, help_text=_("Off for types only staff grant, such as Honorary.")
@@ -124,27 +135,32 @@ class CountryBand(models.Model):
 
 
 class Price(models.Model):
-    """One price per (membership type, income band), in settings.DUES_CURRENCY."""
+    """One price per (membership type, income band, term length in years), in settings.DUES_CURRENCY.
+    A type is offered in the lengths it has prices for; every existing price is a 1-year price."""
 
     membership_type = models.ForeignKey(
         MembershipType, verbose_name=_("membership type"), on_delete=models.PROTECT, related_name="prices"
     )
     band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    years = models.PositiveSmallIntegerField(
+        _("term in years"), default=1, choices=[(years, str(years)) for years in TERM_YEARS]
+    )
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
 
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["membership_type__display_order", "band"]
+        ordering = ["membership_type__display_order", "band", "years"]
         verbose_name = _("price")
         verbose_name_plural = _("prices")
         constraints = [
-            models.UniqueConstraint(fields=["membership_type", "band"], name="price_unique_type_band"),
+            models.UniqueConstraint(fields=["membership_type", "band", "years"], name="price_unique_type_band_years"),
+            models.CheckConstraint(condition=Q(years__gte=1, years__lte=max(TERM_YEARS)), name="price_years_offered"),
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="price_amount_not_negative"),
         ]
 
     def __str__(self):
-        return f"{self.membership_type} / {self.get_band_display()}: {self.amount}"
+        return f"{self.membership_type} / {self.get_band_display()} / {self.years}: {self.amount}"
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -161,6 +177,7 @@ class MembershipQuerySet(models.QuerySet):
         return self.with_last_end().annotate(
             status=Case(
                 When(cancelled_at__isnull=False, then=Value(MembershipStatus.CANCELLED.value)),
+                When(lifetime=True, then=Value(MembershipStatus.ACTIVE.value)),
                 When(last_end__isnull=True, then=Value(MembershipStatus.PENDING.value)),
                 When(last_end__gte=today, last_end__lte=window_start, then=Value(MembershipStatus.EXPIRING.value)),
                 When(last_end__gt=window_start, then=Value(MembershipStatus.ACTIVE.value)),
@@ -180,7 +197,9 @@ class MembershipQuerySet(models.QuerySet):
         """
         today = today or society_today()
         grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
-        return self.with_status(today).filter(cancelled_at__isnull=True, current_end__gte=grace_floor)
+        return self.with_status(today).filter(
+            Q(current_end__gte=grace_floor) | Q(lifetime=True), cancelled_at__isnull=True
+        )
 
 
 class Membership(models.Model):
@@ -194,8 +213,10 @@ class Membership(models.Model):
     cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
     # Derived: the end of the latest term, maintained by the database (trigger term_sets_current_end).
     current_end = models.DateField(_("current term ends"), null=True, blank=True, editable=False, db_index=True)
+    # Derived the same way: a counting term without an end (a lifetime membership) exists.
+    lifetime = models.BooleanField(_("lifetime"), default=False, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["current_end"])
+    history = HistoricalRecords(excluded_fields=["current_end", "lifetime"])
 
     objects = MembershipQuerySet.as_manager()
 
@@ -212,6 +233,10 @@ class Membership(models.Model):
                 func="""
                     NEW.current_end := (
                         SELECT MAX("end") FROM members_term WHERE membership_id = NEW.id AND voided_at IS NULL
+                    );
+                    NEW.lifetime := EXISTS (
+                        SELECT 1 FROM members_term
+                        WHERE membership_id = NEW.id AND voided_at IS NULL AND "end" IS NULL
                     );
                     RETURN NEW;
                 """,
@@ -231,7 +256,9 @@ class Membership(models.Model):
 
         Reads `terms.all()`, so a page that prefetched the terms asks no further query."""
         return max(
-            (term for term in self.terms.all() if term.voided_at is None), key=lambda term: term.end, default=None
+            (term for term in self.terms.all() if term.voided_at is None),
+            key=lambda term: term.end or datetime.date.max,
+            default=None,
         )
 
 
@@ -258,7 +285,9 @@ class Term(models.Model):
         MembershipType, verbose_name=_("membership type"), on_delete=models.PROTECT, related_name="terms"
     )
     start = models.DateField(_("start"))
-    end = models.DateField(_("end (inclusive)"))
+    # No end: a lifetime term. Its range is [start, infinity), so the exclusion constraint below still
+    # forbids any other counting term after its start.
+    end = models.DateField(_("end (inclusive)"), null=True, blank=True)
     # One order pays for exactly one term: a replayed payment notification cannot add a second.
     order = models.OneToOneField(
         "members.Order",
@@ -319,4 +348,8 @@ class Term(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.membership}: {self.start} – {self.end}"
+        return f"{self.membership}: {self.start} – {self.end or '∞'}"
+
+    @property
+    def is_lifetime(self) -> bool:
+        return self.end is None

@@ -16,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from .memberships import IncomeBand, Membership, MembershipType
+from .memberships import TERM_YEARS, IncomeBand, Membership, MembershipType
 
 
 class OrderStatus(models.TextChoices):
@@ -80,6 +80,8 @@ class Order(models.Model):
     )
     country = CountryField(_("country at order time"), blank=True)
     band = models.CharField(_("income band"), max_length=20, choices=IncomeBand.choices)
+    # The term length bought (a price per length in the matrix); ignored for a lifetime type.
+    years = models.PositiveSmallIntegerField(_("term in years"), default=1)
     # Frozen when the order is created: later price or band changes never alter it.
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
@@ -140,6 +142,7 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
+            models.CheckConstraint(condition=Q(years__gte=1, years__lte=max(TERM_YEARS)), name="order_years_offered"),
             models.CheckConstraint(
                 condition=Q(status=OrderStatus.PAID, paid_at__isnull=False) | ~Q(status=OrderStatus.PAID),
                 name="order_paid_has_paid_at",

@@ -1,7 +1,7 @@
 """Memberships: which price a member pays, when they may renew, how long a term runs, cancellation."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -29,6 +29,8 @@ MSG_NOT_PURCHASABLE = _("The %(type)s membership is granted by the society and c
 MSG_NO_COUNTRY = _("Please add your country to your profile: dues depend on it.")
 MSG_NO_BAND = _("Dues for %(country)s are not set yet. Please write to the society's office.")
 MSG_NO_PRICE = _("There is no price yet for %(type)s membership in the %(band)s band.")
+MSG_NO_TERM = _("%(type)s membership is not offered for %(years)s years.")
+MSG_LIFETIME = _("You are a lifetime member: there is nothing to renew.")
 MSG_CANCELLED = _("This membership was cancelled. Please write to the society's office to rejoin.")
 MSG_REASON_REQUIRED = _("Please give a reason.")
 MSG_ALREADY_CANCELLED = _("This membership is already cancelled.")
@@ -44,6 +46,9 @@ class Quote:
     band: str
     amount: Decimal
     currency: str
+    years: int = 1
+    # Every term length the type is offered in for this band, {years: amount}; {1: amount} at least.
+    term_prices: dict = field(default_factory=dict)
 
     @property
     def band_label(self) -> str:
@@ -59,14 +64,21 @@ def band_for_country(*, country: str) -> str:
     return band
 
 
-def price_quote(*, user, membership_type: MembershipType) -> Quote:
+def price_quote(*, user, membership_type: MembershipType, years: int = 1) -> Quote:
+    """The price of `years` of `membership_type` for the member's band (a lifetime type has one price,
+    its 1-year row)."""
     country = str(user.country or "")
     band = band_for_country(country=country)
-    amount = Price.objects.filter(membership_type=membership_type, band=band).values_list("amount", flat=True).first()
-    if amount is None:
+    term_prices = dict(Price.objects.filter(membership_type=membership_type, band=band).values_list("years", "amount"))
+    if membership_type.is_lifetime:
+        term_prices = {1: term_prices[1]} if 1 in term_prices else {}
+    if not term_prices:
         raise ValidationError(
             MSG_NO_PRICE, code="no_price", params={"type": membership_type.name, "band": IncomeBand(band).label}
         )
+    amount = term_prices.get(years)
+    if amount is None:
+        raise ValidationError(MSG_NO_TERM, code="no_term", params={"type": membership_type.name, "years": years})
     return Quote(
         membership_type=membership_type,
         country=country,
@@ -74,6 +86,8 @@ def price_quote(*, user, membership_type: MembershipType) -> Quote:
         band=band,
         amount=amount,
         currency=settings.DUES_CURRENCY,
+        years=years,
+        term_prices=dict(sorted(term_prices.items())),
     )
 
 
@@ -96,6 +110,8 @@ def check_may_order(*, membership: Membership | None, today: datetime.date | Non
     today = today or society_today()
     if membership is not None and membership.cancelled_at is not None:
         raise ValidationError(MSG_CANCELLED, code="cancelled")
+    if membership is not None and membership.lifetime:
+        raise ValidationError(MSG_LIFETIME, code="lifetime")
     last_end = last_end_of(membership)
     if last_end is not None and membership_status(today=today, last_end=last_end) not in RENEWABLE_STATUSES:
         raise ValidationError(
@@ -107,6 +123,13 @@ def check_may_order(*, membership: Membership | None, today: datetime.date | Non
                 "days": settings.RENEWAL_WINDOW_DAYS,
             },
         )
+
+
+def term_end_for(*, start: datetime.date, membership_type: MembershipType, years: int = 1) -> datetime.date | None:
+    """The end of a term bought as `years` of `membership_type`: none for a lifetime type."""
+    if membership_type.is_lifetime:
+        return None
+    return term_end(start=start, months=membership_type.term_months * years)
 
 
 def term_end(*, start: datetime.date, months: int) -> datetime.date:

@@ -33,7 +33,7 @@ from members.services.memberships import (
     last_end_of,
     next_term_start,
     price_quote,
-    term_end,
+    term_end_for,
 )
 
 MSG_REFUNDED = _("Order %(number)s was refunded and cannot be marked paid.")
@@ -75,6 +75,7 @@ def order_create(
     membership_type: MembershipType,
     provider: str,
     statement: str = "",
+    years: int = 1,
     created_by=None,
     amount: Decimal | None = None,
     price_reason: str = "",
@@ -105,7 +106,9 @@ def order_create(
     statement = (statement or "").strip()
     if membership_type.requires_approval and not statement and not office:
         raise ValidationError(MSG_STATEMENT_REQUIRED, code="statement_required", params={"type": membership_type.name})
-    quote = price_quote(user=user, membership_type=membership_type)
+    if membership_type.is_lifetime:
+        years = 1  # one price, no length
+    quote = price_quote(user=user, membership_type=membership_type, years=years)
     price_reason = (price_reason or "").strip() if office else ""
     if amount is None or not office:
         amount = quote.amount
@@ -120,8 +123,9 @@ def order_create(
 
     pending = Order.objects.select_for_update().filter(membership=membership, status=OrderStatus.PENDING)
     for order in pending:
-        if (order.membership_type_id, order.provider, order.amount, order.band) == (
+        if (order.membership_type_id, order.years, order.provider, order.amount, order.band) == (
             membership_type.pk,
+            quote.years,
             provider,
             amount,
             quote.band,
@@ -140,6 +144,7 @@ def order_create(
         membership_type=membership_type,
         country=quote.country,
         band=quote.band,
+        years=quote.years,
         amount=amount,
         price_reason=price_reason,
         currency=quote.currency,
@@ -231,7 +236,7 @@ def order_mark_paid(
             membership=membership,
             membership_type=order.membership_type,
             start=start,
-            end=term_end(start=start, months=order.membership_type.term_months),
+            end=term_end_for(start=start, membership_type=order.membership_type, years=order.years),
             order=order,
         )
         order.status = OrderStatus.PAID

@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from members.models import CountryBand, Price, ReminderDelivery, ReminderRule, Term, User
 from members.models.memberships import society_today
+from members.services.renew_links import may_use_renew_link, renew_links_create
 from society.formats import format_money
 from society.health import REMINDER_JOB
 from society.models import OutgoingEmail
@@ -88,7 +89,7 @@ def renew_url() -> str:
 
 def reminder_context(*, user: User, term: Term, price=None, link: str | None = None) -> dict:
     """The documented template context, formatted in the member's language (call inside override).
-    A batch passes `link` (the renew URL, the same for everyone) to resolve it once, not per member."""
+    `link` is the member's personal renew link (renew_links_create); without it, the renew page's URL."""
     return {
         "preferred_name": user.preferred_name or user.full_name,
         "full_name": user.full_name,
@@ -101,10 +102,10 @@ def reminder_context(*, user: User, term: Term, price=None, link: str | None = N
 
 
 def renewal_price(*, user: User, term: Term):
-    """The price of renewing `term`'s membership type for the member's country band, or None."""
+    """The price of renewing `term`'s membership type for one year in the member's country band, or None."""
     band = CountryBand.objects.filter(country=user.country).values("band")[:1]
     return (
-        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band))
+        Price.objects.filter(membership_type=term.membership_type_id, band=Subquery(band), years=1)
         .values_list("amount", flat=True)
         .first()
     )
@@ -133,7 +134,9 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
     delivered = ReminderDelivery.objects.filter(term=OuterRef("pk"), rule=OuterRef("due_rule_id"))
     # Nested in the price subquery, hence the double OuterRef back to the term's member.
     band = CountryBand.objects.filter(country=OuterRef(OuterRef("membership__user__country"))).values("band")[:1]
-    price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band)).values("amount")[:1]
+    price = Price.objects.filter(membership_type=OuterRef("membership_type"), band=Subquery(band), years=1).values(
+        "amount"
+    )[:1]
     return (
         Term.objects.counting()
         .filter(
@@ -143,6 +146,7 @@ def reminders_due(*, today: datetime.date, rules: list[ReminderRule]):
             membership__current_end__lte=max(high for _rule, _low, high in windows),
             end=F("membership__current_end"),
             membership__cancelled_at__isnull=True,
+            membership__lifetime=False,  # a lifetime membership has nothing to renew
             membership__user__is_active=True,  # erased or deactivated accounts get nothing
         )
         .annotate(due_rule_id=due_rule)
@@ -181,8 +185,18 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
         }
         run.per_rule = {entry.rule.name: 0 for entry in sorted(compiled.values(), key=lambda c: c.rule.offset_days)}
         emails, deliveries = [], []
-        link = renew_url()
-        for term in reminders_due(today=today, rules=[entry.rule for entry in compiled.values()]):
+        due = list(reminders_due(today=today, rules=[entry.rule for entry in compiled.values()]))
+        # Each email carries its own single-use link that signs the member in for renewal; staff, whom a
+        # link never signs in, get the renew page (behind their normal login).
+        links = (
+            {}
+            if dry_run
+            else renew_links_create(
+                user_ids=[term.membership.user_id for term in due if may_use_renew_link(term.membership.user)]
+            )
+        )
+        plain_link = renew_url()
+        for term in due:
             rule = compiled[term.due_rule_id]
             user = term.membership.user
             run.per_rule[rule.rule.name] += 1
@@ -191,7 +205,7 @@ def renewal_reminders_send(*, today: datetime.date | None = None, dry_run: bool 
                 continue
             with translation.override(user.language):
                 subject, text, html = rule.render(
-                    reminder_context(user=user, term=term, price=term.price_amount, link=link)
+                    reminder_context(user=user, term=term, price=term.price_amount, link=links.get(user.pk, plain_link))
                 )
             emails.append(
                 OutgoingEmail(

@@ -153,8 +153,8 @@ def _claim(*, membership_id: int, today: datetime.date) -> RenewalCharge | None:
         if candidate is None or candidate.term_id is None or candidate.price_amount is None:
             return None
         term = Term.objects.select_related("membership_type").get(pk=candidate.term_id)
-        if term.membership_type.requires_approval:
-            return None  # each renewal of these types is approved by staff first
+        if term.membership_type.requires_approval or term.membership_type.is_lifetime:
+            return None  # approved by staff first; or a lifetime type, which is never renewed
         try:
             quote = price_quote(user=membership.user, membership_type=term.membership_type)
         except ValidationError:

@@ -51,7 +51,8 @@ def autorenew_candidates(*, today: datetime.date, horizon_days: int):
     `price_band`); notices and attempts of that term are fetched with two more queries."""
     latest = Term.objects.counting().filter(membership=OuterRef("membership"), end=OuterRef("membership__current_end"))
     band = CountryBand.objects.filter(country=OuterRef("membership__user__country")).values("band")[:1]
-    price = Price.objects.filter(membership_type=OuterRef("term_type_id"), band=OuterRef("price_band")).values(
+    # Auto-renew renews one year at a time, at the 1-year price (multi-year terms are bought by hand).
+    price = Price.objects.filter(membership_type=OuterRef("term_type_id"), band=OuterRef("price_band"), years=1).values(
         "amount"
     )[:1]
     awaiting = Order.objects.awaiting_approval().filter(membership=OuterRef("membership"))
@@ -59,6 +60,8 @@ def autorenew_candidates(*, today: datetime.date, horizon_days: int):
         AutoRenew.objects.enabled()
         .filter(
             membership__cancelled_at__isnull=True,
+            # A lifetime membership has nothing to renew.
+            membership__lifetime=False,
             membership__user__is_active=True,
             membership__current_end__gte=today - datetime.timedelta(days=settings.GRACE_DAYS),
             membership__current_end__lte=today + datetime.timedelta(days=horizon_days),

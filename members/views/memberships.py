@@ -46,9 +46,9 @@ class MembershipView(TemplateView):
                 status=status,
                 terms=list(membership.terms.all()),
                 current=current,
-                days_left=(current.end - today).days if current and current.end >= today else None,
-                renew_open=status in RENEWABLE_STATUSES,
-                renew_opens_on=renewal_opens_on(last_end=current.end) if current else None,
+                days_left=(current.end - today).days if current and current.end and current.end >= today else None,
+                renew_open=status in RENEWABLE_STATUSES and not membership.lifetime,
+                renew_opens_on=renewal_opens_on(last_end=current.end) if current and current.end else None,
                 orders=list(membership.orders.all()),
                 pending_orders=[o for o in membership.orders.all() if o.status == OrderStatus.PENDING],
                 auto_renew=membership_autorenew(membership=membership),
@@ -121,9 +121,11 @@ class JoinView(FormView):
                 provider=form.cleaned_data["provider"],
                 statement=form.cleaned_data["statement"],
                 billing=form.billing(),
+                years=form.cleaned_data.get("years") or 1,
             )
         except ValidationError as error:
-            form.add_error("statement" if error.code == "statement_required" else None, error)
+            field = {"statement_required": "statement", "no_term": "years"}.get(error.code)
+            form.add_error(field, error)
             return self.form_invalid(form)
         if order.awaits_approval:
             messages.success(

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "members.middleware.StaffAdminGateMiddleware",
+    "members.middleware.RenewOnlyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -164,6 +165,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/300s/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
+    # A fresh renew link by email: the same per-address limit for every address, known or not.
+    "renew_link": "10/m/ip,3/h/key",
 }
 # Behind a proxy every request comes from the proxy's address, and those per-IP limits would be one limit for
 # the whole site. Each proxy appends the address it saw to X-Forwarded-For: the client is the entry this many
@@ -337,6 +340,8 @@ SOCIETY_TAX_IDS = env.list("SOCIETY_TAX_IDS", default=["VAT DE000000000", "Regis
 INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
 RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
 GRACE_DAYS = env.int("GRACE_DAYS", default=30)
+# How long the personal renew link in a reminder works (it also stops working once used).
+RENEW_LINK_DAYS = env.int("RENEW_LINK_DAYS", default=14)
 
 # Bank details printed on invoices for members paying by transfer (one line per entry).
 SOCIETY_BANK_DETAILS = env.str(
