@@ -6,7 +6,8 @@ Two layers:
   history tags, so it changes the key);
 - the response carries an ETag (and Last-Modified), so a revalidating browser gets a 304 without a render.
   The page around the cached part holds per-visitor bits (the header and its logout form when logged in), so
-  the ETag includes the visitor's session state and the response is private. The language is the URL's
+  the ETag includes the visitor's session state; whether the response is public (anonymous) or private is
+  society.page_cache's decision, as for every page. The language is the URL's
   (/es/guidelines/…), so anonymous readers get no cookie and caches need not vary on Accept-Language.
 """
 
@@ -14,7 +15,7 @@ import datetime
 import hashlib
 
 from django.core.cache import cache
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
 
@@ -57,6 +58,5 @@ def conditional(request, key, last_modified: datetime.date | None, respond):
     response.headers["ETag"] = etag
     if timestamp is not None:
         response.headers["Last-Modified"] = http_date(timestamp)
-    patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])
     return response

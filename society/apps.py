@@ -11,5 +11,7 @@ class SocietyConfig(AppConfig):
         from allauth.mfa.signals import authenticator_added
 
         from society.access import record_mfa_on_activation
+        from society.page_cache import connect_content_signals
 
         authenticator_added.connect(record_mfa_on_activation, dispatch_uid="society_mfa_on_activation")
+        connect_content_signals()

@@ -45,13 +45,19 @@ def is_public_path(path: str, urlconf=None) -> bool:
 
 def language_links(request) -> list[LanguageLink]:
     """Every language with the URL of this page in it: the language-prefixed page for public pages (a plain
-    link, no cookie), else the switch view that remembers the choice and comes back here."""
+    link, no cookie), else (and for English) the switch view that remembers the choice and goes there."""
     path = request.get_full_path()
     public = is_public_path(request.path_info)
     current = translation.get_language()
     links = []
     for code, _name in settings.LANGUAGES:
-        url = translate_url(path, code) if public else f"{reverse('language-switch', args=[code])}?next={quote(path)}"
+        target = translate_url(path, code) if public else path
+        # English has no prefix, and the unprefixed home sends a browser preferring another language to that
+        # language's home: choosing English goes through the switch view, whose cookie makes the choice stick.
+        if public and code != settings.LANGUAGE_CODE:
+            url = target
+        else:
+            url = f"{reverse('language-switch', args=[code])}?next={quote(target)}"
         info = translation.get_language_info(code)
         links.append(LanguageLink(code=code, name=info["name_local"], url=url, current=code == current))
     return links

@@ -5,12 +5,14 @@ browser)."""
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from society.i18n import is_public_path
+from society.page_cache import PUBLIC_UNPREFIXED, is_anonymous_request
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -70,7 +72,13 @@ class LanguageMiddleware(LocaleMiddleware):
     def process_request(self, request):
         urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
         from_path = translation.get_language_from_path(request.path_info)
-        request.language_from_url = bool(from_path) or is_public_path(request.path_info, urlconf)
+        request.language_from_url = (
+            bool(from_path)
+            or bool(PUBLIC_UNPREFIXED.match(request.path_info))
+            or is_public_path(request.path_info, urlconf)
+        )
+        if redirect_to := self._browser_language_home(request, from_path):
+            return redirect_to
         if from_path:
             language = from_path
         elif request.language_from_url:
@@ -80,9 +88,28 @@ class LanguageMiddleware(LocaleMiddleware):
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 
+    @staticmethod
+    def _browser_language_home(request, from_path):
+        """The unprefixed home is the site's front door: a first visit whose browser prefers a language of the
+        site goes to that language's home. Only there: every other public URL is one page in one language
+        (hreflang alternates), so a link someone shared, and what a search engine indexed, reads the same for
+        everyone, and shared caches need not keep one copy per Accept-Language. A language cookie (the
+        switcher's choice, English included) or a session (a member) is left alone."""
+        if request.path_info != "/" or from_path or request.method not in ("GET", "HEAD"):
+            return None
+        if settings.LANGUAGE_COOKIE_NAME in request.COOKIES or not is_anonymous_request(request):
+            return None
+        language = translation.get_language_from_request(request, check_path=False)
+        if language == settings.LANGUAGE_CODE:
+            return None
+        response = HttpResponseRedirect(f"/{language}/")
+        response["Cache-Control"] = "private, max-age=0"
+        return response
+
     def process_response(self, request, response):
-        # The URL alone decides a public page's language: caches need no Vary on the browser's languages.
-        if not getattr(request, "language_from_url", False):
+        # The URL alone decides a public page's language: caches need no Vary on the browser's languages,
+        # except on the unprefixed home, which sends a browser to its language's home (see above).
+        if not getattr(request, "language_from_url", False) or request.path_info == "/":
             patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", translation.get_language())
         return response

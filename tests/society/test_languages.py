@@ -66,8 +66,9 @@ def test_public_pages_render_in_every_language_under_its_prefix(client, public_u
         assert localized.startswith("/" if code == "en" else f"/{code}/")
         response = client.get(localized)
         assert html_lang_dir(response) == expected(code), localized
-        # The URL alone decides: caches need not vary on the browser's languages, and no cookie is set.
-        assert "Accept-Language" not in response.get("Vary", "")
+        # The URL alone decides: caches need not vary on the browser's languages, and no cookie is set. The
+        # unprefixed home alone sends a browser to its language's home (tests/society/test_page_cache.py).
+        assert ("Accept-Language" in response.get("Vary", "")) == (localized == "/")
         assert not response.cookies
 
 
@@ -105,9 +106,11 @@ def test_public_pages_declare_every_language_and_x_default(client, public_urls):
         prefix = "" if code == "en" else f"/{code}"
         assert f'<link rel="alternate" hreflang="{code}" href="{settings.SITE_URL}{prefix}/news/">' in body
     assert f'<link rel="alternate" hreflang="x-default" href="{settings.SITE_URL}/news/">' in body
-    # The footer switcher: plain links to the same page in each language.
+    # The footer switcher: plain links to the same page in each language; English (unprefixed) through the
+    # switch view, whose cookie keeps the unprefixed home from sending the reader back to their browser's language.
     assert '<a href="/ar/news/" hreflang="ar" lang="ar">العربيّة</a>' in body
-    assert '<a href="/news/" hreflang="en" lang="en">English</a>' in body
+    switch = reverse("language-switch", args=["en"])
+    assert f'<a href="{switch}?next=/news/" hreflang="en" lang="en">English</a>' in body
 
 
 def test_member_pages_have_no_alternates_and_switch_through_the_language_view(client_logged_in, member):
