@@ -198,3 +198,41 @@ def _country_options(client, code):
 def test_countries_are_sorted_by_the_readers_alphabet(client, code, first, second):
     names = _country_options(client, code)
     assert names.index(first) < names.index(second)
+
+
+def _main_text(response) -> str:
+    assert response.status_code == 200, response
+    main = re.search(r"<main\b.*?</main>", response.content.decode(), re.S).group(0)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
+
+
+def _catalogue_sentences(code):
+    """The portal's own translated phrases of `code`: (English, translation), several words long."""
+    import polib
+    from django.utils.translation import to_locale
+
+    po = polib.pofile(str(settings.BASE_DIR / "locale" / to_locale(code) / "LC_MESSAGES" / "django.po"))
+    return [
+        (entry.msgid, entry.msgstr)
+        for entry in po.translated_entries()
+        if not entry.msgid_plural and "%" not in entry.msgid and "{" not in entry.msgid
+        and entry.msgid.count(" ") >= 2 and entry.msgstr != entry.msgid
+    ]  # fmt: skip
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("code", [code for code in LANGUAGES if code != "en"])
+def test_no_english_is_left_in_the_main_content(client, public_urls, code):
+    price_matrix("Full")
+    member = UserFactory(country="DE", language=code)
+    TermFactory(membership__user=member, end=datetime.date(2027, 6, 30))
+    client.force_login(member)
+    with translation.override(settings.LANGUAGE_CODE):
+        pages = [translate_url(url, code) for url in public_urls[:2] + public_urls[5:7]]
+    pages += [reverse("members:home"), reverse("members:profile"), reverse("members:renew")]
+    sentences = _catalogue_sentences(code)
+    for url in pages:
+        text = _main_text(client.get(url))
+        english = [msgid for msgid, _msgstr in sentences if msgid in text]
+        assert english == [], url
+        assert any(msgstr in text for _msgid, msgstr in sentences), url  # the page does show translated text

@@ -109,3 +109,34 @@ def test_every_public_and_member_page_on_a_phone_is_accessible_and_fits(page, ax
         mark_on_the_right = mark["x"] > PHONE["width"] / 2 and name["x"] < mark["x"]
         assert mark_on_the_right == (code == "ar"), url
         axe(page)
+
+
+def test_joining_in_arabic_on_a_phone_works_with_the_keyboard_only(page, axe, live_server):
+    from members.models import Order
+    from tests.factories import UserFactory, price_matrix
+    from tests.members.test_browser_memberships import log_in, tab_to
+
+    types = price_matrix("Student", "Full")
+    user = UserFactory(country="KE", language="ar")
+    page.set_viewport_size(PHONE)
+    log_in(page, user, live_server)
+    page.goto("/membership/")
+    tab_to(page, 'a[href="/membership/join/"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/membership/join/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert "كينيا" in page.content()  # Kenya, in Arabic
+    assert page.evaluate(OVERFLOWING) == []
+    axe(page)
+    # The radio group is entered on its first option; in a right-to-left group the arrow keys still move on.
+    tab_to(page, f'input[name="membership_type"][value="{types["Student"].pk}"]')
+    page.keyboard.press("ArrowDown")
+    assert page.locator(f'input[name="membership_type"][value="{types["Full"].pk}"]').is_checked()
+    tab_to(page, 'main button[type="submit"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/membership/orders/**")
+    order = Order.objects.get()
+    assert (order.membership.user, order.membership_type.name, order.provider) == (user, "Full", "invoice")
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert page.evaluate(OVERFLOWING) == []
+    axe(page)
