@@ -28,3 +28,38 @@ def latency_figures(timings: list[float]) -> dict[str, float]:
         "p50_ms": statistics.median(timings) * 1000,
         "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000,
     }
+
+
+def throwaway_database(suffix: str):
+    """Point DATABASE_URL at a fresh database `<name>_<suffix>` (dropped and created again) before Django loads;
+    returns the function that drops it at the end of the run."""
+    import environ
+    import psycopg2
+
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/society")
+    base = environ.Env.db_url_config(base_url)
+    name = f"{base['NAME']}_{suffix}"
+    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + name
+
+    def execute(*statements):
+        connection = psycopg2.connect(
+            dbname="postgres",
+            user=base["USER"],
+            host=base["HOST"],
+            port=base["PORT"] or 5432,
+            password=base["PASSWORD"],
+        )
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        connection.close()
+
+    def drop():
+        from django.db import connections
+
+        connections.close_all()
+        execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+    execute(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    return drop

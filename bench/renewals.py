@@ -25,42 +25,9 @@ os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "bench-only-key-bench-only-key-bench-only-key-0123456789")
 os.environ["LOG_LEVEL"] = "ERROR"
 
-import environ
-import psycopg2
+from _harness import throwaway_database
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/society")
-BASE = environ.Env.db_url_config(BASE_URL)
-BENCH_DB = f"{BASE['NAME']}_renewals_bench"
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
-
-
-def admin_connection():
-    connection = psycopg2.connect(
-        dbname="postgres", user=BASE["USER"], host=BASE["HOST"], port=BASE["PORT"] or 5432, password=BASE["PASSWORD"]
-    )
-    connection.autocommit = True
-    return connection
-
-
-def recreate_database():
-    connection = admin_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    connection.close()
-
-
-def drop_database():
-    from django.db import connections
-
-    connections.close_all()
-    connection = admin_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-    connection.close()
-
-
-recreate_database()
+drop_database = throwaway_database("renewals_bench")
 
 import django  # noqa: E402
 

@@ -6,6 +6,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# The secret the tests sign webhook deliveries with (settings.STRIPE_WEBHOOK_SECRET during the test).
+WEBHOOK_SECRET = "whsec_test_secret_for_signatures"
+
 
 class FakeStripe:
     def __init__(self):

@@ -6,8 +6,6 @@ notice is due on E-21 (10 January), the charge on E-7 (24 January); a declined c
 """
 
 import datetime
-import hashlib
-import hmac
 import json
 import time
 from decimal import Decimal
@@ -41,29 +39,20 @@ from society.models import OutgoingEmail
 from society.settings import base
 from tests.concurrency import errors_of, race
 from tests.factories import OrderFactory, TermFactory, UserFactory, price_matrix
-from tests.members.stripe_server import FakeStripe
+from tests.members.test_stripe import deliver as stripe_deliver
 from tests.workers import wait_for
 
 D = datetime.date
 END = D(2027, 1, 31)
 NOTICE_DAY = END - datetime.timedelta(days=21)
 CHARGE_DAY = END - datetime.timedelta(days=7)
-WEBHOOK_SECRET = "whsec_test_autorenew"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def stripe_settings(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_local"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
 
 @pytest.fixture
-def fake(settings):
-    with FakeStripe() as server:
-        settings.STRIPE_API_BASE = server.url
-        yield server
+def fake(fake_stripe):
+    return fake_stripe
 
 
 @pytest.fixture
@@ -113,17 +102,8 @@ def renewal_terms(membership):
     return list(Term.objects.filter(membership=membership, start__gt=END).values_list("start", "end"))
 
 
-def sign(payload: str) -> str:
-    timestamp = int(time.time())
-    signature = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={signature}"
-
-
 def deliver(client, event: dict):
-    payload = json.dumps(event)
-    return client.post(
-        "/payments/stripe/webhook/", data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload)
-    )
+    return stripe_deliver(client, json.dumps(event))
 
 
 def event(event_type: str, obj: dict, event_id: str = "evt_autorenew_1") -> dict:

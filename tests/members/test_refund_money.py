@@ -22,24 +22,10 @@ from members.services.refunds import refund_from_charge, refund_record
 from members.tasks import reconcile_stale_card_orders
 from society.models import OutgoingEmail
 from tests.factories import StaffFactory, UserFactory, price_matrix
-from tests.members.stripe_server import FakeStripe
-from tests.members.test_stripe import WEBHOOK_SECRET, completed_event, deliver
+from tests.members.test_stripe import completed_event, deliver
 from tests.workers import current_celery_app, make_test_app, new_queue_name
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def stripe_settings(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_local"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-
-
-@pytest.fixture
-def fake_stripe(monkeypatch):
-    with FakeStripe() as fake:
-        monkeypatch.setattr(django_settings, "STRIPE_API_BASE", fake.url)
-        yield fake
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
 
 @pytest.fixture

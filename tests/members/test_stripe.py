@@ -12,25 +12,11 @@ from members.models import Order, OrderStatus, StripeEvent, Term
 from members.services.payments import order_create, order_mark_paid
 from society.models import OutgoingEmail
 from tests.factories import UserFactory, price_matrix
-from tests.members.stripe_server import FakeStripe
+from tests.members.stripe_server import WEBHOOK_SECRET
 
-WEBHOOK_SECRET = "whsec_test_secret_for_signatures"
 URL = "/payments/stripe/webhook/"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def stripe_settings(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_local"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-
-
-@pytest.fixture
-def fake_stripe(settings):
-    with FakeStripe() as fake:
-        settings.STRIPE_API_BASE = fake.url
-        yield fake
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
 
 @pytest.fixture
