@@ -20,4 +20,8 @@ class GuidelinesConfig(AppConfig):
     verbose_name = _("Guidelines")
 
     def ready(self):
+        from guidelines import caching
+        from society.page_cache import register_render_version
+
         post_migrate.connect(ensure_editors_group, sender=self)
+        register_render_version(lambda: caching.RENDER_VERSION)

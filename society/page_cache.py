@@ -78,9 +78,20 @@ def normalised_query(query_string: str) -> str:
     return urlencode(sorted((key, _WHITESPACE.sub(" ", value).strip()) for key, value in pairs))
 
 
+# Versions of the code that renders public pages (templates, markup rules), registered by the apps that own them:
+# a page rendered before a deploy changed one is never served after it, whatever the content version.
+RENDER_VERSIONS = []
+
+
+def register_render_version(version) -> None:
+    """`version`: a callable returning the app's current render version, read at each request."""
+    RENDER_VERSIONS.append(version)
+
+
 def page_key(request) -> str:
     raw = "\n".join(
         [
+            *(version() for version in RENDER_VERSIONS),
             request.scheme,
             request.get_host(),
             request.LANGUAGE_CODE,
