@@ -6,6 +6,9 @@ from members.models import MembershipType, PaymentProvider, User
 from members.models.memberships import TERM_YEARS
 from members.services.accounts import BILLING_FIELDS
 
+# The provider choice "pay with the card saved for auto-renew"; the order itself is a card (Stripe) order.
+SAVED_CARD = "saved_card"
+
 
 class MembershipTypeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
@@ -67,13 +70,22 @@ class OrderForm(forms.Form):
     def billing_fields(self):
         return [self[name] for name in BILLING_FIELDS]
 
-    def __init__(self, *args, quotes, card_enabled: bool, **kwargs):
+    def __init__(self, *args, quotes, card_enabled: bool, saved_card=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.quotes = {quote.membership_type.pk: quote for quote in quotes}
         self.fields["membership_type"].queryset = MembershipType.objects.filter(pk__in=self.quotes)
         choices = [(PaymentProvider.INVOICE.value, _("Invoice and bank transfer"))]
         if card_enabled:
             choices.insert(0, (PaymentProvider.STRIPE.value, _("Card, now (secure payment page by Stripe)")))
+        if card_enabled and saved_card is not None:
+            # First, so a renewing member with a saved card pays in one click.
+            label = _("Your saved card: %(brand)s ending in %(last4)s, expires %(month)02d/%(year)s") % {
+                "brand": saved_card.card_brand.title(),
+                "last4": saved_card.card_last4,
+                "month": saved_card.card_exp_month or 0,
+                "year": saved_card.card_exp_year or "",
+            }
+            choices.insert(0, (SAVED_CARD, label))
         self.fields["provider"].choices = choices
         self.fields["provider"].initial = choices[0][0]
         if not card_enabled:

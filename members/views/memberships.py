@@ -9,14 +9,24 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
-from members.forms.memberships import OrderForm
-from members.models import Membership, MembershipStatus, MembershipType, Order, OrderStatus, PaymentProvider, Term
+from members.forms.memberships import SAVED_CARD, OrderForm
+from members.models import (
+    AutoRenew,
+    Membership,
+    MembershipStatus,
+    MembershipType,
+    Order,
+    OrderStatus,
+    PaymentProvider,
+    Term,
+)
 from members.models.memberships import RENEWABLE_STATUSES, society_today
 from members.services import stripe as stripe_payments
 from members.services.accounts import BILLING_FIELDS
 from members.services.autorenew import membership_autorenew
 from members.services.memberships import check_may_order, price_quote, renewal_opens_on
 from members.services.payments import order_create
+from members.services.renewal_schedule import card_expires_before
 
 
 def _membership_of(user):
@@ -86,7 +96,7 @@ class JoinView(FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         self.quotes = self.get_quotes()
-        kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled())
+        kwargs.update(quotes=self.quotes, card_enabled=stripe_payments.is_enabled(), saved_card=self.saved_card())
         user = self.request.user
         kwargs["initial"] = {**kwargs.get("initial", {}), **{name: getattr(user, name) for name in BILLING_FIELDS}}
         if self.membership is not None and self.membership.status != MembershipStatus.PENDING:
@@ -94,6 +104,15 @@ class JoinView(FormView):
             if current and current.membership_type_id in {q.membership_type.pk for q in self.quotes}:
                 kwargs["initial"]["membership_type"] = current.membership_type_id
         return kwargs
+
+    def saved_card(self):
+        """The card saved for auto-renew, if it is still valid today: offered as a one-click way to pay."""
+        if self.membership is None or self.membership.pk is None:
+            return None
+        card = AutoRenew.objects.filter(membership=self.membership).exclude(payment_method="").first()
+        if card is None or card_expires_before(card, society_today()):
+            return None
+        return card
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -114,11 +133,12 @@ class JoinView(FormView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
+        saved_card = self.saved_card() if form.cleaned_data["provider"] == SAVED_CARD else None
         try:
             order = order_create(
                 user=self.request.user,
                 membership_type=form.cleaned_data["membership_type"],
-                provider=form.cleaned_data["provider"],
+                provider=PaymentProvider.STRIPE if saved_card else form.cleaned_data["provider"],
                 statement=form.cleaned_data["statement"],
                 billing=form.billing(),
                 years=form.cleaned_data.get("years") or 1,
@@ -133,6 +153,22 @@ class JoinView(FormView):
                 _("Thank you. The office reviews these applications and will email you when you can pay."),
             )
             return redirect(order)
+        if saved_card is not None:
+            try:
+                if stripe_payments.order_pay_with_saved_card(order=order, card=saved_card):
+                    messages.success(self.request, _("Thank you: your membership is renewed. Your receipt is below."))
+                    return redirect(order)
+            except stripe_payments.SavedCardDeclined:
+                form.add_error(
+                    "provider", _("Your saved card was declined. Please pay with another card or by invoice.")
+                )
+                return self.form_invalid(form)
+            except stripe_payments.CheckoutUnavailable:
+                form.add_error(
+                    None, _("The card payment service is not answering. Please try again, or pay by invoice.")
+                )
+                return self.form_invalid(form)
+            # The bank asks the member to confirm: Stripe's payment page does that.
         if order.provider == PaymentProvider.STRIPE:
             try:
                 return redirect(
