@@ -5,6 +5,9 @@ so it must not import allauth's forms at the top level.
 """
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
@@ -12,6 +15,25 @@ from django_countries.fields import LazyTypedChoiceField
 from members.models import User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
+
+
+class QuickSelect(forms.Select):
+    """A select whose options are written in Python. Django renders every option through a template include,
+    which for some 250 countries was three quarters of a profile page's render (30 of 40 ms)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (choice, mark_safe(" selected") if str(choice) in selected else "", label)
+                for choice, label in self.choices
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
+        )
 
 
 def blank_and_countries():
@@ -60,7 +82,7 @@ class SignupForm(forms.Form):
         label=_("Country"),
         choices=blank_and_countries,
         help_text=_("Where you work. It sets your membership dues band."),
-        widget=forms.Select(attrs={"autocomplete": "country"}),
+        widget=QuickSelect(attrs={"autocomplete": "country"}),
     )
 
     field_order = ["email", "full_name", "country", "password1", "password2"]
@@ -86,7 +108,7 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = list(PROFILE_FIELDS)
         help_texts = {"country": _("Where you work. A change applies to your next dues payment.")}
-        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}), "country": QuickSelect}
 
 
 class AccountDeleteForm(forms.Form):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import LazyTypedChoiceField
 
-from members.forms.accounts import FULL_NAME_MAX_LENGTH, PersonNameField, blank_and_countries
+from members.forms.accounts import FULL_NAME_MAX_LENGTH, PersonNameField, QuickSelect, blank_and_countries
 from members.forms.memberships import ReasonForm
 from members.models import MembershipType, Payment, PaymentMethod, User
 from members.models.payments import OFFICE_METHODS
@@ -58,7 +58,7 @@ class OfficeOrderForm(forms.Form):
         required=False,
         help_text=_("Only for someone who has no account yet: the account is opened with the order."),
     )
-    country = LazyTypedChoiceField(label=_("Country"), choices=blank_and_countries, required=False)
+    country = LazyTypedChoiceField(label=_("Country"), choices=blank_and_countries, required=False, widget=QuickSelect)
     membership_type = forms.ModelChoiceField(
         label=_("Membership type"), queryset=MembershipType.objects.filter(is_active=True, is_purchasable=True)
     )
