@@ -38,6 +38,7 @@ test: export DJANGO_SETTINGS_MODULE := society.settings.test
 test: bootstrap lint messages
 	@python manage.py preflight --test-database
 	@bash .ci/ensure-chromium
+	@bash .ci/ensure-fonts
 	pytest $(PYTEST_ARGS)
 
 # The .mo files are built, never committed: compile every locale/<lang>/LC_MESSAGES/*.po.
