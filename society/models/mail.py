@@ -59,6 +59,9 @@ class OutgoingEmail(models.Model):
     text_body = models.TextField(_("text body"))
     html_body = models.TextField(_("HTML body"), blank=True)
     reply_to = models.EmailField(_("reply-to"), max_length=254, blank=True)
+    # Extra headers the sender asked for, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) on
+    # announcements and guideline alerts. Message-ID is never taken from here.
+    headers = models.JSONField(_("extra headers"), default=dict, blank=True)
     # Set when the row is written, so every retry of the same email carries the same Message-ID and
     # a receiving server (or the member's client) can recognise a duplicate.
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True, default=new_message_id, editable=False)

@@ -97,6 +97,7 @@ def email_enqueue(
     kind: str,
     related_key: str = "",
     key: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutgoingEmail:
     """Write an email to the outbox as part of the caller's transaction; its send task is queued
     only once that transaction commits (and never if it rolls back).
@@ -112,6 +113,7 @@ def email_enqueue(
         "reply_to": reply_to if reply_to is not None else settings.REPLY_TO_EMAIL,
         "kind": kind,
         "related_key": related_key,
+        "headers": {name: " ".join(str(value).splitlines()) for name, value in (headers or {}).items()},
         "queued_at": timezone.now(),
     }
     if key is None:
@@ -126,7 +128,15 @@ def email_enqueue(
 
 
 def email_enqueue_template(
-    *, to: str, language: str, subject: str, template: str, context: dict, kind: str, key: str
+    *,
+    to: str,
+    language: str,
+    subject: str,
+    template: str,
+    context: dict,
+    kind: str,
+    key: str,
+    headers: dict[str, str] | None = None,
 ) -> OutgoingEmail:
     """Render `subject` (lazy, `%`-formatted with `context`), `<template>.txt` and `<template>.html` in the
     recipient's `language`, whatever language the caller runs in, and write them to the outbox.
@@ -138,7 +148,9 @@ def email_enqueue_template(
         subject = str(subject) % context
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
-    return email_enqueue(to=to, subject=subject, text=text, html=html, kind=kind, key=key, related_key=key)
+    return email_enqueue(
+        to=to, subject=subject, text=text, html=html, kind=kind, key=key, related_key=key, headers=headers
+    )
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -169,7 +181,7 @@ def _build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
-        headers={"Message-ID": email.message_id},
+        headers={**(email.headers or {}), "Message-ID": email.message_id},
     )
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")

@@ -123,6 +123,28 @@ def test_send_delivers_a_multipart_message_with_headers_once(smtp_server, settin
 
 
 @pytest.mark.django_db
+def test_extra_headers_reach_the_server_on_one_line_and_never_replace_the_message_id(smtp_server):
+    email = email_enqueue(
+        to="ana@lab.example",
+        subject="News",
+        text="Hello",
+        kind="test",
+        headers={
+            "List-Unsubscribe": "<https://society.example/u/abc>\r\nBcc: victim@example.com",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": "<forged@example.com>",
+        },
+    )
+
+    assert outgoing_email_send(email_id=email.pk) == OutgoingEmailStatus.SENT
+    received = smtp_server.handler.messages[0]
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert received["List-Unsubscribe"].startswith("<https://society.example/u/abc>")
+    assert received["Bcc"] is None
+    assert received["Message-ID"] == email.message_id
+
+
+@pytest.mark.django_db
 def test_refused_recipient_fails_at_once(smtp_server):
     smtp_server.handler.reject_recipients = True
     email = enqueue()
