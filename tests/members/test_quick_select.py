@@ -37,3 +37,15 @@ def test_the_profile_form_marks_the_members_country_in_their_language():
     assert '<option value="JP" selected>Japan</option>' in html
     assert '<option value="DE">Deutschland</option>' in html
     assert html.count(" selected") == 1
+
+
+def test_the_kept_options_mark_each_renders_own_value_and_follow_the_language():
+    choices = blank_and_countries()
+    first = QuickSelect(choices=choices).render("country", "DE", {})
+    second = QuickSelect(choices=choices).render("country", "FR", {})
+    assert [value for value, selected, _label in OPTION.findall(first) if selected] == ["DE"]
+    assert [value for value, selected, _label in OPTION.findall(second) if selected] == ["FR"]
+    with translation.override("de"):
+        german = QuickSelect(choices=blank_and_countries()).render("country", "DE", {})
+    assert '<option value="DE" selected>Deutschland</option>' in german
+    assert '<option value="DE" selected>Germany</option>' in QuickSelect(choices=choices).render("country", "DE", {})
