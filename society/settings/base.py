@@ -96,6 +96,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms render Django's widget templates through Jinja2, the rest through the template language (society/forms.py).
+FORM_RENDERER = "society.forms.FormRenderer"
+
 # --- Database -------------------------------------------------------------
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/society"),
