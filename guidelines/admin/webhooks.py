@@ -1,6 +1,8 @@
 """Webhook endpoints (staff register an institution's URL and scope and hand it the generated secret) and the
 delivery log, with "retry now"."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -20,12 +22,16 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "guideline", "provision", "is_active"]
+        # A URL typed without a scheme becomes https://, the only scheme accepted outside tests.
+        field_classes = {"url": partial(forms.URLField, assume_scheme="https")}
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
+            # The instance is filled only after clean(): check what was typed, with the service's own checks.
+            typed = WebhookEndpoint(**{name: cleaned.get(name) for name in ("url", "guideline", "provision")})
             try:
-                webhook_endpoint_validate(endpoint=self.instance)
+                webhook_endpoint_validate(endpoint=typed)
             except ValidationError as error:
                 self.add_error(None, error)
         return cleaned
