@@ -26,6 +26,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -51,6 +52,8 @@ EVENT_HEADER = "Society-Event"
 # What the delivery log keeps of a receiver's answer.
 RESPONSE_EXCERPT = 1000
 SWEEP_BATCH = 1000
+# The longest wait a receiver's Retry-After may impose on one retry.
+MAX_RETRY_AFTER = 24 * 60 * 60
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -248,8 +251,33 @@ def _claim(*, delivery_id: int, claim: str) -> WebhookDelivery | None:
         return row
 
 
-def _post(row: WebhookDelivery) -> tuple[int | None, str, str]:
-    """(status code or None, response excerpt, error). No redirect is followed: http.client never does."""
+@dataclass
+class Answer:
+    """What one try got: the receiver's status code (None when no HTTP answer came), the start of its body,
+    an error for the log, and how long a 429 or 503 asked us to wait."""
+
+    status_code: int | None = None
+    excerpt: str = ""
+    error: str = ""
+    retry_after: int | None = None
+    refused_unsent: bool = False  # refused before sending (a URL the settings no longer allow)
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def retryable(self) -> bool:
+        return not self.refused_unsent and is_retryable(self.status_code)
+
+
+def _retry_after(value: str | None) -> int | None:
+    # Seconds only; the HTTP-date form is rare from webhook receivers and our own backoff covers it.
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _post(row: WebhookDelivery) -> Answer:
+    """One POST. No redirect is followed: http.client never does."""
     webhook_url_validate(row.endpoint.url)  # refused here too, should a row predate a stricter setting
     parts = urlsplit(row.endpoint.url)
     body = row.body.encode()
@@ -268,23 +296,30 @@ def _post(row: WebhookDelivery) -> tuple[int | None, str, str]:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(RESPONSE_EXCERPT).decode("utf-8", errors="replace")
-        return response.status, excerpt.replace("\x00", ""), ""
+        return Answer(
+            status_code=response.status,
+            excerpt=excerpt.replace("\x00", ""),  # Postgres text cannot hold NUL
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
     finally:
         connection.close()
 
 
-def _record(*, row: WebhookDelivery, claim: str, status_code: int | None, excerpt: str, error: str) -> str | None:
+def _record(*, row: WebhookDelivery, claim: str, answer: Answer) -> str | None:
     now = timezone.now()
-    fields = {"last_status_code": status_code, "last_response": excerpt, "lease_expires_at": None}
-    if status_code is not None and 200 <= status_code < 300:
+    fields = {"last_status_code": answer.status_code, "last_response": answer.excerpt, "lease_expires_at": None}
+    if answer.delivered:
         fields.update(status=WebhookDeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None, last_error="")
     else:
-        limit = settings.WEBHOOK_MAX_ATTEMPTS if is_retryable(status_code) else settings.WEBHOOK_MAX_REFUSED_ATTEMPTS
+        limit = settings.WEBHOOK_MAX_ATTEMPTS if answer.retryable else settings.WEBHOOK_MAX_REFUSED_ATTEMPTS
         if row.attempts >= limit:
             fields.update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None)
         else:
-            fields.update(status=WebhookDeliveryStatus.QUEUED, next_attempt_at=now + retry_delay(row.attempts))
-        fields["last_error"] = error or f"HTTP {status_code}"
+            wait = retry_delay(row.attempts)
+            if answer.retry_after:
+                wait = max(wait, timedelta(seconds=min(answer.retry_after, MAX_RETRY_AFTER)))
+            fields.update(status=WebhookDeliveryStatus.QUEUED, next_attempt_at=now + wait)
+        fields["last_error"] = answer.error or f"HTTP {answer.status_code}"
     with transaction.atomic():
         updated = WebhookDelivery.objects.filter(
             pk=row.pk, status=WebhookDeliveryStatus.SENDING, claimed_by=claim
@@ -300,13 +335,14 @@ def webhook_delivery_send(*, delivery_id: int) -> str | None:
     if row is None:
         return None
     try:
-        status_code, excerpt, error = _post(row)
+        answer = _post(row)
     except ValidationError as exc:
         # The URL is no longer acceptable (settings changed): a refusal, not worth the full retry schedule.
-        status_code, excerpt, error = 400, "", " ".join(exc.messages)
-    except (OSError, http.client.HTTPException) as exc:
-        status_code, excerpt, error = None, "", f"{type(exc).__name__}: {exc}"[:2000]
-    return _record(row=row, claim=claim, status_code=status_code, excerpt=excerpt, error=error)
+        answer = Answer(error=" ".join(exc.messages), refused_unsent=True)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # ValueError: http.client refuses a URL it cannot put on the wire; a row must never stay claimed.
+        answer = Answer(error=f"{type(exc).__name__}: {exc}"[:2000])
+    return _record(row=row, claim=claim, answer=answer)
 
 
 def webhooks_requeue_due(*, now=None, limit: int = SWEEP_BATCH) -> int:
@@ -314,9 +350,12 @@ def webhooks_requeue_due(*, now=None, limit: int = SWEEP_BATCH) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         lost = "Worker lost while sending (claim expired); it may have been delivered."
-        WebhookDelivery.objects.lease_expired(now).update(
-            status=WebhookDeliveryStatus.QUEUED, lease_expires_at=None, queued_at=None, last_error=lost
+        expired = WebhookDelivery.objects.lease_expired(now)
+        # A delivery that keeps killing its worker stops after the last try instead of looping.
+        expired.filter(attempts__gte=settings.WEBHOOK_MAX_ATTEMPTS).update(
+            status=WebhookDeliveryStatus.FAILED, lease_expires_at=None, last_error=lost
         )
+        expired.update(status=WebhookDeliveryStatus.QUEUED, lease_expires_at=None, queued_at=None, last_error=lost)
         ids = list(
             WebhookDelivery.objects.due_for_requeue(now)
             .order_by("created_at")

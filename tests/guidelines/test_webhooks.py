@@ -328,6 +328,17 @@ def test_server_errors_and_throttling_are_retried_past_the_refusal_limit(old, re
     assert len(receiver.requests) == delivery.attempts
 
 
+def test_a_receiver_asking_to_wait_is_retried_no_sooner(old, receiver):
+    receiver.answers = [(429, b"slow down", {"Retry-After": "3600"})]
+    endpoint_for(old.guideline, receiver.url)
+    with time_machine.travel(NOW, tick=False):
+        revise(old)
+        delivery = WebhookDelivery.objects.get()
+        assert webhook_delivery_send(delivery_id=delivery.pk) == Status.QUEUED
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at == NOW + datetime.timedelta(hours=1)
+
+
 def test_network_errors_give_up_after_the_last_try(old, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     endpoint_for(old.guideline, Receiver().url)  # nobody listens
@@ -366,6 +377,24 @@ def test_a_worker_that_died_mid_send_has_its_delivery_queued_again(old):
     assert delivery.status == Status.QUEUED
 
 
+def test_a_delivery_that_keeps_killing_its_worker_fails_after_the_last_try(old, settings):
+    endpoint_for(old.guideline, "https://hooks.example.org/a")
+    with time_machine.travel(NOW, tick=False) as clock:
+        revise(old)
+        delivery = WebhookDelivery.objects.get()
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=Status.SENDING,
+            attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+            lease_expires_at=NOW + datetime.timedelta(minutes=5),
+            queued_at=None,
+        )
+        clock.shift(datetime.timedelta(minutes=6))
+        assert webhooks_requeue_due() == 0
+    delivery.refresh_from_db()
+    assert delivery.status == Status.FAILED
+    assert delivery.lease_expires_at is None
+
+
 def test_a_local_http_url_is_refused_when_not_allowed_even_at_send_time(old, receiver, settings):
     endpoint_for(old.guideline, receiver.url)
     revise(old)
@@ -375,6 +404,7 @@ def test_a_local_http_url_is_refused_when_not_allowed_even_at_send_time(old, rec
         assert webhook_delivery_send(delivery_id=delivery.pk) == Status.QUEUED
     delivery.refresh_from_db()
     assert delivery.last_error == str(URL_NOT_HTTPS)
+    assert delivery.last_status_code is None
     assert receiver.requests == []
 
 
