@@ -115,11 +115,17 @@ def _provision_summary(change, found: EditionChanges, guideline_slug: str) -> di
     }
 
 
-def webhook_body(*, endpoint: WebhookEndpoint, found: EditionChanges, delivery_id: uuid.UUID) -> str | None:
-    """The JSON summary for one endpoint, or None when nothing in its scope changed."""
+def webhook_body(
+    *, endpoint: WebhookEndpoint, found: EditionChanges, delivery_id: uuid.UUID, summaries: dict | None = None
+) -> str | None:
+    """The JSON summary for one endpoint, or None when nothing in its scope changed. `summaries` (provision id
+    -> its entry) lets many endpoints share the entries, built once per publish."""
     changes = found.within(endpoint.provision_id)
     if not changes:
         return None
+    guideline_slug = found.edition.guideline.slug
+    if summaries is None:
+        summaries = {change.provision.pk: _provision_summary(change, found, guideline_slug) for change in changes}
     edition, previous, guideline = found.edition, found.previous, found.edition.guideline
     summary = {
         "event": EVENT_EDITION_PUBLISHED,
@@ -144,7 +150,7 @@ def webhook_body(*, endpoint: WebhookEndpoint, found: EditionChanges, delivery_i
             "previous": previous.slug if previous else None,
             "compare_url": compare_url(guideline.slug, previous, edition),
         },
-        "provisions": [_provision_summary(change, found, guideline.slug) for change in changes],
+        "provisions": [summaries[change.provision.pk] for change in changes],
     }
     return json.dumps(summary, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -161,10 +167,12 @@ def webhook_deliveries_enqueue(*, edition: Edition) -> list[WebhookDelivery]:
     if not endpoints:
         return []
     found = edition_changes(edition=edition, previous=previous_original(edition))
+    slug = edition.guideline.slug
+    summaries = {change.provision.pk: _provision_summary(change, found, slug) for change in found.changes}
     rows = []
     for endpoint in endpoints:
         delivery_id = uuid.uuid4()
-        body = webhook_body(endpoint=endpoint, found=found, delivery_id=delivery_id)
+        body = webhook_body(endpoint=endpoint, found=found, delivery_id=delivery_id, summaries=summaries)
         if body is not None:
             rows.append(
                 WebhookDelivery(
