@@ -19,6 +19,7 @@ from guidelines.services import edition_publish, edition_start_from
 from guidelines.services.webhooks import (
     URL_HAS_CREDENTIALS,
     URL_NOT_HTTPS,
+    webhook_deliveries_enqueue,
     webhook_deliveries_retry_now,
     webhook_delivery_send,
     webhook_url_validate,
@@ -229,6 +230,17 @@ def test_scope_narrows_to_a_part_or_a_provision_with_everything_under_it(old):
     assert json.loads(WebhookDelivery.objects.get(endpoint=reworded).body)["scope"]["provision"] == str(
         reworded.provision.uid
     )
+
+
+@pytest.mark.parametrize("endpoints", [2, 30])
+def test_a_publish_writes_its_deliveries_in_a_fixed_number_of_queries(django_assert_max_num_queries, old, endpoints):
+    new = revise(old)
+    for index in range(endpoints):
+        endpoint_for(old.guideline, f"https://hooks.example.org/{index}", "part-1" if index % 2 else None)
+    # endpoints, the previous edition, both editions' versions, the insert, the rows back, the guideline
+    with django_assert_max_num_queries(7):
+        written = webhook_deliveries_enqueue(edition=Edition.objects.get(pk=new.pk))
+    assert len(written) == endpoints
 
 
 def test_translations_and_a_second_enqueue_write_no_delivery(old):
