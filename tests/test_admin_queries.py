@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from guidelines.models import Edition
+from guidelines.models import Edition, WebhookDelivery, WebhookEndpoint
 from members.models import (
     AutoRenew,
     AutoRenewSettings,
@@ -169,6 +169,23 @@ def auto_renew() -> AutoRenew:
     )
 
 
+def webhook_endpoint() -> WebhookEndpoint:
+    provision = ProvisionFactory()
+    return WebhookEndpoint.objects.create(
+        name=f"Institute {next(serial)}",
+        url="https://hooks.example.org/society",
+        guideline=provision.guideline,
+        provision=provision,
+    )
+
+
+def webhook_delivery() -> WebhookDelivery:
+    endpoint = webhook_endpoint()
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint, edition=EditionFactory(guideline=endpoint.guideline), event="edition.published", body="{}"
+    )
+
+
 def heartbeat() -> JobHeartbeat:
     return JobHeartbeat.objects.create(name=f"job-{next(serial)}", last_run_at=timezone.now(), last_result={"ok": 1})
 
@@ -196,6 +213,8 @@ PAGES = {
     "guidelines.Guideline": (GuidelineFactory, lambda related: GuidelineFactory()),
     "guidelines.Provision": (ProvisionFactory, lambda related: ProvisionFactory()),
     "guidelines.Edition": (lambda: draft_edition(1), draft_edition),
+    "guidelines.WebhookEndpoint": (webhook_endpoint, lambda related: webhook_endpoint()),
+    "guidelines.WebhookDelivery": (webhook_delivery, lambda related: webhook_delivery()),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
     "society.OutgoingEmail": (email, lambda related: email()),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),

@@ -54,6 +54,8 @@ def public_urls(db):
             reverse("guidelines:provision-history", kwargs=slugs),
             reverse("guidelines:search") + "?q=text",
             reverse("guidelines:feed"),
+            reverse("guidelines:changes-feed", kwargs={"guideline": old.guideline.slug}),
+            reverse("guidelines:provision-feed", kwargs=slugs),
         ]
 
 

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from guidelines.services.webhooks import webhook_deliveries_enqueue
 
 PUBLISHED_IS_IMMUTABLE = _("“%(edition)s” is published and cannot change. Publish a correction edition instead.")
 DUPLICATE_NUMBER = _("Number %(number)s is used by more than one provision (%(headings)s).")
@@ -69,7 +70,8 @@ def _sits_in_itself(provision_id, parents) -> bool:
 
 @transaction.atomic
 def edition_publish(*, edition: Edition, published_on: datetime.date | None = None) -> Edition:
-    """Check the draft and publish it; it becomes the guideline's current edition (if it is the latest).
+    """Check the draft and publish it; it becomes the guideline's current edition (if it is the latest), and
+    the webhook endpoints whose scope it changed are sent a summary.
 
     The row lock makes two editors pressing "publish" at once publish it once, the second seeing it published.
     """
@@ -83,6 +85,8 @@ def edition_publish(*, edition: Edition, published_on: datetime.date | None = No
     edition.effective_on = edition.effective_on or edition.published_on
     edition._change_reason = "Published"  # recorded by django-simple-history
     edition.save()
+    # Written with the publish, sent after commit: a rolled-back publish notifies nobody.
+    webhook_deliveries_enqueue(edition=edition)
     return edition
 
 

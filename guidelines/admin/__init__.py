@@ -280,3 +280,7 @@ class EditionAdmin(HistoryAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/guidelines/edition/import.html", context)
+
+
+# Webhook endpoints and their delivery log register themselves on import.
+from guidelines.admin import webhooks  # noqa: E402, F401

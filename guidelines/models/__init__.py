@@ -384,3 +384,7 @@ class ProvisionVersion(models.Model):
     @property
     def anchor(self):
         return f"p-{self.provision.slug}"
+
+
+# Webhook endpoints and deliveries live in their own module; imported here so Django registers them.
+from guidelines.models.webhooks import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint  # noqa: E402, F401
