@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from members.models import User
+from members.models import Membership, User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
 from society.admin.base import HistoryAdmin
@@ -68,9 +68,16 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     list_filter = ["is_staff", VerifiedEmailFilter, MFAFilter, "country", "is_active", "is_superuser", ErasedFilter]
     search_fields = ["email", "full_name", "preferred_name", "orcid", "institution"]
     # The password hash is never shown, not even masked: staff only get the link to set a new one.
-    readonly_fields = ["password_status", "date_joined", "last_login", "profile_updated_at", "erased_at"]
+    readonly_fields = [
+        "membership_link",
+        "password_status",
+        "date_joined",
+        "last_login",
+        "profile_updated_at",
+        "erased_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["email", "password_status"]}),
+        (None, {"fields": ["email", "password_status", "membership_link"]}),
         (
             _("Profile"),
             {"fields": [*PROFILE_FIELDS, "profile_updated_at"]},
@@ -112,6 +119,15 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     @admin.display(description=_("MFA"), boolean=True, ordering="has_mfa")
     def mfa_enabled(self, obj):
         return obj.has_mfa
+
+    @admin.display(description=_("membership"))
+    def membership_link(self, obj):
+        """The member's page proper (terms, orders, emails, reminders) is their membership's."""
+        membership = Membership.objects.filter(user_id=obj.pk).only("pk").first() if obj.pk else None
+        if membership is None:
+            return _("No membership")
+        url = reverse("admin:members_membership_change", args=[membership.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Membership, terms, orders and emails"))
 
     @admin.display(description=_("password"))
     def password_status(self, obj):

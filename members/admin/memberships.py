@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
@@ -35,9 +37,10 @@ from members.models.memberships import society_today
 from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
-from society.admin.base import HistoryAdmin
+from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
+from society.models import OutgoingEmail
 from society.services.jobs import heartbeat_status
 
 
@@ -138,6 +141,9 @@ class TermInline(RecordInline):
         return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
 
 
+# The latest emails a member was sent, on their page; the rest are one link away in the outbox.
+SUMMARY_EMAILS = 10
+
 CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
 
 
@@ -193,8 +199,13 @@ class MembershipAdmin(HistoryAdmin):
     show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
     list_per_page = 50
     inlines = [TermInline, OrderInline, ReminderDeliveryInline]
-    readonly_fields = ["user", "created_at", "cancelled_at", "cancel_reason"]
-    fields = readonly_fields
+    readonly_fields = ["member_summary", "user", "created_at", "cancelled_at", "cancel_reason"]
+    # The person, their membership and their latest emails on top; terms, orders and reminders below as
+    # inlines: the one page staff need to answer a member's question.
+    fieldsets = [
+        (_("Member"), {"fields": ["member_summary"]}),
+        (_("Membership record"), {"fields": ["user", "created_at", "cancelled_at", "cancel_reason"]}),
+    ]
     actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]
     change_list_template = "admin/members/membership/change_list.html"
 
@@ -241,6 +252,22 @@ class MembershipAdmin(HistoryAdmin):
             return "–"
         url = reverse("admin:members_order_changelist") + f"?q={membership.last_order}"
         return format_html('<a href="{}">{}</a>', url, membership.last_order)
+
+    @admin.display(description=_("summary"))
+    def member_summary(self, membership):
+        user = membership.user
+        emails = OutgoingEmail.objects.addressed_to(user.email)
+        return render_to_string(
+            "admin/members/membership/_summary.html",
+            {
+                "membership": membership,
+                "member": user,
+                "status": MembershipStatus(membership.status) if membership.status else None,
+                "band": IncomeBand(membership.band).label if membership.band else None,
+                "emails": emails[:SUMMARY_EMAILS],
+                "emails_url": f"{reverse('admin:society_outgoingemail_changelist')}?{urlencode({'q': user.email})}",
+            },
+        )
 
     @admin.display(description=_("ends"), ordering="last_end")
     def end_date(self, membership):
@@ -336,13 +363,14 @@ class PriceInline(admin.TabularInline):
     model = Price
     fields = ["band", "years", "amount"]
     extra = 0
+    formset = LabelledInlineFormSet
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership_type")  # str(price) names the type
 
 
 @admin.register(MembershipType)
-class MembershipTypeAdmin(admin.ModelAdmin):
+class MembershipTypeAdmin(LabelledListEditableMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "slug",
@@ -359,7 +387,7 @@ class MembershipTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(HistoryAdmin):
+class PriceAdmin(LabelledListEditableMixin, HistoryAdmin):
     list_display = ["membership_type", "band", "years", "amount"]
     list_editable = ["amount"]
     list_filter = ["band", "years", "membership_type"]
@@ -367,7 +395,7 @@ class PriceAdmin(HistoryAdmin):
 
 
 @admin.register(CountryBand)
-class CountryBandAdmin(HistoryAdmin):
+class CountryBandAdmin(LabelledListEditableMixin, HistoryAdmin):
     """Reassigning a country keeps the old band and the date in its history (the History button)."""
 
     list_display = ["country", "country_code", "band", "updated_at"]

@@ -36,6 +36,10 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def failed(self):
         return self.filter(status=OutgoingEmailStatus.FAILED)
 
+    def addressed_to(self, address: str):
+        """Everything the society emailed to an address, newest first (the outbox keeps addresses, not users)."""
+        return self.filter(to__iexact=address).order_by("-created_at")
+
     def lease_expired(self, now):
         """Rows claimed by a worker that never reported back (killed, or cut off from the database for good)."""
         return self.filter(status=OutgoingEmailStatus.SENDING, lease_expires_at__lte=now)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -95,6 +96,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through TEMPLATES, so templates/admin/widgets/ can fix Django's own (labels for split fields).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -------------------------------------------------------------
 DATABASES = {
