@@ -1,7 +1,7 @@
 """Admin for reminder rules (with a preview for a chosen member) and the reminders each membership was sent."""
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
-from csp.decorators import csp_replace
+from csp.decorators import csp
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -19,12 +19,15 @@ from members.forms.reminders import PreviewForm
 from members.models import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from members.services.reminders import CompiledRule, reminder_context, renewal_price
 
-# An email's HTML carries its own inline styles (mail clients ignore stylesheets) and images by absolute URL.
+# The whole policy of the framed HTML part: an email carries its own inline styles (mail clients ignore
+# stylesheets) and images by absolute URL; nothing else runs or loads.
 PREVIEW_EMAIL_CSP = {
     "default-src": [NONE],
     "style-src": [UNSAFE_INLINE],
     "img-src": [SELF, "data:", "https:"],
     "frame-ancestors": [SELF],
+    "base-uri": [NONE],
+    "form-action": [NONE],
     "sandbox": [True],
 }
 
@@ -107,7 +110,7 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/members/reminderrule/preview.html", context)
 
     @method_decorator(xframe_options_sameorigin)
-    @method_decorator(csp_replace(PREVIEW_EMAIL_CSP))
+    @method_decorator(csp(PREVIEW_EMAIL_CSP))
     def preview_email_view(self, request, rule_id):
         """The HTML part alone, framed by the preview page: the email's inline styles are allowed here only, in a
         sandbox without scripts, so the admin's own policy stays strict."""
