@@ -205,3 +205,72 @@ def test_the_projects_own_admin_pages_fit_a_phone(page, live_server, demo):
         if width > 390:
             wide.append(f"{url}: {width} px")
     assert wide == []
+
+
+def test_membership_changelist_fits_1280_px_without_the_side_navigation(page, live_server, demo):
+    log_in(page, StaffFactory(is_superuser=True), live_server)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(reverse("admin:members_membership_changelist"))
+    assert page.locator("#nav-sidebar").count() == 0
+    results = page.locator("#changelist .results")
+    # No column is cut off at the right: the table needs no sideways scrolling inside its box.
+    assert results.evaluate("box => box.scrollWidth <= box.clientWidth")
+    right = results.evaluate("box => box.getBoundingClientRect().right")
+    ends = page.locator("#result_list td.field-end_date")
+    assert ends.count() == 50
+    assert max(ends.evaluate_all("cells => cells.map(cell => cell.getBoundingClientRect().right)")) <= right
+    # Each name is one line: the cell is two lines tall (name, email), never three.
+    heights = page.locator("#result_list th.field-member").evaluate_all(
+        "cells => cells.map(cell => cell.querySelector('a').getClientRects().length)"
+    )
+    assert set(heights) <= {1, 2}
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # Other pages keep the navigation.
+    page.goto(reverse("admin:members_membership_dashboard"))
+    assert page.locator("#nav-sidebar").count() == 1
+
+
+def test_admin_wears_the_society_colours_in_light_and_dark(page, live_server, demo):
+    log_in(page, StaffFactory(is_superuser=True), live_server)
+    runner = Axe()
+    primary = "getComputedStyle(document.documentElement).getPropertyValue('--primary').trim()"
+    for scheme, colour in [("light", "#143d5c"), ("dark", "#1f4e73")]:
+        page.emulate_media(color_scheme=scheme)
+        for url in [reverse("admin:members_membership_dashboard"), reverse("admin:members_membership_changelist")]:
+            page.goto(url)
+            assert page.evaluate(primary) == colour, (scheme, url)
+            serious = [v["id"] for v in runner.run(page).response["violations"] if v["impact"] in SERIOUS]
+            assert serious == [], (scheme, url)
+
+
+def test_reminder_preview_finds_the_member_by_search_and_shows_the_email_as_sent(page, live_server, demo):
+    member = Membership.objects.filter(terms__isnull=False, cancelled_at=None).select_related("user").first().user
+    rule = ReminderRule.objects.order_by("pk").first()
+    log_in(page, StaffFactory(is_superuser=True), live_server)
+    console_errors = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.goto(reverse("admin:members_reminderrule_preview", args=[rule.pk]))
+    page.locator(".select2-selection").click()
+    page.locator(".select2-search__field").fill(member.email)
+    page.locator(".select2-results__option", has_text=member.full_name).click()
+    page.get_by_role("button", name="Preview for this member").click()
+    page.get_by_role("heading", name=f"As {member} would receive it").wait_for()
+
+    # The HTML part keeps its inline styles (its own policy), in a frame that runs no script.
+    frame = page.frame_locator("iframe.email-preview-frame")
+    frame.locator("body").wait_for()
+    assert member.full_name in frame.locator("body").inner_text()
+    # The body's inline background (#f4f5f7) applies; a policy refusing inline styles leaves it transparent.
+    assert frame.locator("body").evaluate("body => getComputedStyle(body).backgroundColor") == "rgb(244, 245, 247)"
+    assert page.locator("iframe.email-preview-frame").get_attribute("sandbox") == ""
+    assert console_errors == []
+
+    # The text part scrolls in its own box, and the keyboard reaches it.
+    text = page.locator("pre.email-preview-text")
+    assert text.get_attribute("tabindex") == "0"
+    page.get_by_role("button", name="Preview for this member").focus()  # past the navigation, as after a search
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.matches('pre.email-preview-text')")
+    assert text.evaluate("pre => pre.scrollHeight > pre.clientHeight || getComputedStyle(pre).overflowY === 'auto'")
+    page.keyboard.press("End")
+    assert text.evaluate("pre => pre.scrollTop === pre.scrollHeight - pre.clientHeight")
