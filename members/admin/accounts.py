@@ -3,14 +3,17 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Membership, User
+from members.models import IncomeBand, Membership, MembershipStatus, User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
 from society.admin.base import HistoryAdmin
+from society.models import OutgoingEmail
 
 
 class VerifiedEmailFilter(admin.SimpleListFilter):
@@ -136,3 +139,29 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         state = _("set") if obj.has_usable_password() else _("not set (sign-in by ORCID or disabled)")
         url = reverse("admin:auth_user_password_change", args=[obj.pk])
         return format_html('{} · <a href="{}">{}</a>', state, url, _("set a new password"))
+
+
+# The latest emails a member was sent, on their page; the rest are one link away in the outbox.
+SUMMARY_EMAILS = 10
+
+
+class MemberSummaryMixin:
+    """The panel on top of a member's page, which is their membership's: the person, the membership and the
+    latest emails, above the terms, orders and reminders (its inlines). For MembershipAdmin, whose queryset
+    annotates status, band, type and end (membership_admin_queryset)."""
+
+    @admin.display(description=_("summary"))
+    def member_summary(self, membership):
+        user = membership.user
+        emails_url = f"{reverse('admin:society_outgoingemail_changelist')}?{urlencode({'q': user.email})}"
+        return render_to_string(
+            "admin/members/membership/_summary.html",
+            {
+                "membership": membership,
+                "member": user,
+                "status": MembershipStatus(membership.status) if membership.status else None,
+                "band": IncomeBand(membership.band).label if membership.band else None,
+                "emails": OutgoingEmail.objects.addressed_to(user.email)[:SUMMARY_EMAILS],
+                "emails_url": emails_url,
+            },
+        )

@@ -10,14 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
+from members.admin.accounts import MemberSummaryMixin
 from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
 from members.admin.payments import OrderInline, invoices_mark_paid
@@ -40,7 +39,6 @@ from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
-from society.models import OutgoingEmail
 from society.services.jobs import heartbeat_status
 
 
@@ -141,9 +139,6 @@ class TermInline(RecordInline):
         return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
 
 
-# The latest emails a member was sent, on their page; the rest are one link away in the outbox.
-SUMMARY_EMAILS = 10
-
 CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
 
 
@@ -183,7 +178,7 @@ def _labelled(rows):
 
 
 @admin.register(Membership)
-class MembershipAdmin(HistoryAdmin):
+class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
     list_display = [
         "member",
         "country",
@@ -249,22 +244,6 @@ class MembershipAdmin(HistoryAdmin):
             return "–"
         url = reverse("admin:members_order_changelist") + f"?q={membership.last_order}"
         return format_html('<a href="{}">{}</a>', url, membership.last_order)
-
-    @admin.display(description=_("summary"))
-    def member_summary(self, membership):
-        user = membership.user
-        emails = OutgoingEmail.objects.addressed_to(user.email)
-        return render_to_string(
-            "admin/members/membership/_summary.html",
-            {
-                "membership": membership,
-                "member": user,
-                "status": MembershipStatus(membership.status) if membership.status else None,
-                "band": IncomeBand(membership.band).label if membership.band else None,
-                "emails": emails[:SUMMARY_EMAILS],
-                "emails_url": f"{reverse('admin:society_outgoingemail_changelist')}?{urlencode({'q': user.email})}",
-            },
-        )
 
     @admin.display(description=_("ends"), ordering="last_end")
     def end_date(self, membership):
