@@ -3,14 +3,17 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from members.models import User
+from members.models import IncomeBand, Membership, MembershipStatus, User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
 from society.admin.base import HistoryAdmin
+from society.models import OutgoingEmail
 
 
 class VerifiedEmailFilter(admin.SimpleListFilter):
@@ -68,9 +71,16 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     list_filter = ["is_staff", VerifiedEmailFilter, MFAFilter, "country", "is_active", "is_superuser", ErasedFilter]
     search_fields = ["email", "full_name", "preferred_name", "orcid", "institution"]
     # The password hash is never shown, not even masked: staff only get the link to set a new one.
-    readonly_fields = ["password_status", "date_joined", "last_login", "profile_updated_at", "erased_at"]
+    readonly_fields = [
+        "membership_link",
+        "password_status",
+        "date_joined",
+        "last_login",
+        "profile_updated_at",
+        "erased_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["email", "password_status"]}),
+        (None, {"fields": ["email", "password_status", "membership_link"]}),
         (
             _("Profile"),
             {"fields": [*PROFILE_FIELDS, "profile_updated_at"]},
@@ -113,6 +123,15 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     def mfa_enabled(self, obj):
         return obj.has_mfa
 
+    @admin.display(description=_("membership"))
+    def membership_link(self, obj):
+        """The member's page proper (terms, orders, emails, reminders) is their membership's."""
+        membership = Membership.objects.filter(user_id=obj.pk).only("pk").first() if obj.pk else None
+        if membership is None:
+            return _("No membership")
+        url = reverse("admin:members_membership_change", args=[membership.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Membership, terms, orders and emails"))
+
     @admin.display(description=_("password"))
     def password_status(self, obj):
         if obj.pk is None:
@@ -120,3 +139,29 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         state = _("set") if obj.has_usable_password() else _("not set (sign-in by ORCID or disabled)")
         url = reverse("admin:auth_user_password_change", args=[obj.pk])
         return format_html('{} · <a href="{}">{}</a>', state, url, _("set a new password"))
+
+
+# The latest emails a member was sent, on their page; the rest are one link away in the outbox.
+SUMMARY_EMAILS = 10
+
+
+class MemberSummaryMixin:
+    """The panel on top of a member's page, which is their membership's: the person, the membership and the
+    latest emails, above the terms, orders and reminders (its inlines). For MembershipAdmin, whose queryset
+    annotates status, band, type and end (membership_admin_queryset)."""
+
+    @admin.display(description=_("summary"))
+    def member_summary(self, membership):
+        user = membership.user
+        emails_url = f"{reverse('admin:society_outgoingemail_changelist')}?{urlencode({'q': user.email})}"
+        return render_to_string(
+            "admin/members/membership/_summary.html",
+            {
+                "membership": membership,
+                "member": user,
+                "status": MembershipStatus(membership.status) if membership.status else None,
+                "band": IncomeBand(membership.band).label if membership.band else None,
+                "emails": OutgoingEmail.objects.addressed_to(user.email)[:SUMMARY_EMAILS],
+                "emails_url": emails_url,
+            },
+        )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
+from members.admin.accounts import MemberSummaryMixin
 from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
 from members.admin.payments import OrderInline, invoices_mark_paid
@@ -35,7 +36,7 @@ from members.models.memberships import society_today
 from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
-from society.admin.base import HistoryAdmin
+from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -177,10 +178,9 @@ def _labelled(rows):
 
 
 @admin.register(Membership)
-class MembershipAdmin(HistoryAdmin):
+class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
     list_display = [
         "member",
-        "email",
         "country",
         "band_display",
         "type_display",
@@ -193,8 +193,13 @@ class MembershipAdmin(HistoryAdmin):
     show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
     list_per_page = 50
     inlines = [TermInline, OrderInline, ReminderDeliveryInline]
-    readonly_fields = ["user", "created_at", "cancelled_at", "cancel_reason"]
-    fields = readonly_fields
+    readonly_fields = ["member_summary", "user", "created_at", "cancelled_at", "cancel_reason"]
+    # The person, their membership and their latest emails on top; terms, orders and reminders below as
+    # inlines: the one page staff need to answer a member's question.
+    fieldsets = [
+        (_("Member"), {"fields": ["member_summary"]}),
+        (_("Membership record"), {"fields": ["user", "created_at", "cancelled_at", "cancel_reason"]}),
+    ]
     actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]
     change_list_template = "admin/members/membership/change_list.html"
 
@@ -212,11 +217,9 @@ class MembershipAdmin(HistoryAdmin):
 
     @admin.display(description=_("member"), ordering="user__full_name")
     def member(self, membership):
-        return membership.user.full_name
-
-    @admin.display(description=_("email"), ordering="user__email")
-    def email(self, membership):
-        return membership.user.email
+        # The email under the name, not in a column of its own: at 1280 px every column then fits unwrapped.
+        user = membership.user
+        return format_html('{}<br><span class="member-email">{}</span>', user.full_name, user.email)
 
     @admin.display(description=_("country"), ordering="user__country")
     def country(self, membership):
@@ -336,13 +339,14 @@ class PriceInline(admin.TabularInline):
     model = Price
     fields = ["band", "years", "amount"]
     extra = 0
+    formset = LabelledInlineFormSet
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership_type")  # str(price) names the type
 
 
 @admin.register(MembershipType)
-class MembershipTypeAdmin(admin.ModelAdmin):
+class MembershipTypeAdmin(LabelledListEditableMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "slug",
@@ -359,7 +363,7 @@ class MembershipTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(HistoryAdmin):
+class PriceAdmin(LabelledListEditableMixin, HistoryAdmin):
     list_display = ["membership_type", "band", "years", "amount"]
     list_editable = ["amount"]
     list_filter = ["band", "years", "membership_type"]
@@ -367,7 +371,7 @@ class PriceAdmin(HistoryAdmin):
 
 
 @admin.register(CountryBand)
-class CountryBandAdmin(HistoryAdmin):
+class CountryBandAdmin(LabelledListEditableMixin, HistoryAdmin):
     """Reassigning a country keeps the old band and the date in its history (the History button)."""
 
     list_display = ["country", "country_code", "band", "updated_at"]

@@ -1,18 +1,35 @@
 """Admin for reminder rules (with a preview for a chosen member) and the reminders each membership was sent."""
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from members.admin.base import RecordInline
 from members.forms.reminders import PreviewForm
 from members.models import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from members.services.reminders import CompiledRule, reminder_context, renewal_price
+
+# The whole policy of the framed HTML part: an email carries its own inline styles (mail clients ignore
+# stylesheets) and images by absolute URL; nothing else runs or loads.
+PREVIEW_EMAIL_CSP = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "https:"],
+    "frame-ancestors": [SELF],
+    "base-uri": [NONE],
+    "form-action": [NONE],
+    "sandbox": [True],
+}
 
 
 class ReminderRuleTranslationInline(admin.StackedInline):
@@ -55,26 +72,32 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        preview = path(
-            "<int:rule_id>/preview/",
-            self.admin_site.admin_view(self.preview_view),
-            name="members_reminderrule_preview",
-        )
-        return [preview, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("<int:rule_id>/preview/", view(self.preview_view), name="members_reminderrule_preview"),
+            path(
+                "<int:rule_id>/preview/email/", view(self.preview_email_view), name="members_reminderrule_preview_email"
+            ),
+            *super().get_urls(),
+        ]
 
-    def preview_view(self, request, rule_id):
+    def _preview(self, request, rule_id):
+        """The rule, the member picked in ?member= and the email as that member would get it (or None)."""
         rule = get_object_or_404(ReminderRule, pk=rule_id)
         if not self.has_view_permission(request, rule):
             raise PermissionDenied
-        form = PreviewForm(request.GET or None)
-        rendered = None
-        if form.is_valid():
-            user = form.cleaned_data["member"]
-            term = user.membership.current_term()
-            with translation.override(user.language):
-                price = renewal_price(user=user, term=term)
-                subject, text, html = CompiledRule.of(rule).render(reminder_context(user=user, term=term, price=price))
-            rendered = {"subject": subject, "text": text, "html": html, "member": user}
+        form = PreviewForm(request.GET or None, admin_site=self.admin_site)
+        if not form.is_valid():
+            return rule, form, None
+        user = form.cleaned_data["member"]
+        term = user.membership.current_term()
+        with translation.override(user.language):
+            price = renewal_price(user=user, term=term)
+            subject, text, html = CompiledRule.of(rule).render(reminder_context(user=user, term=term, price=price))
+        return rule, form, {"subject": subject, "text": text, "html": html, "member": user}
+
+    def preview_view(self, request, rule_id):
+        rule, form, rendered = self._preview(request, rule_id)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -82,8 +105,19 @@ class ReminderRuleAdmin(admin.ModelAdmin):
             "rule": rule,
             "form": form,
             "rendered": rendered,
+            "email_url": f"{reverse('admin:members_reminderrule_preview_email', args=[rule.pk])}?{request.GET.urlencode()}",
         }
         return TemplateResponse(request, "admin/members/reminderrule/preview.html", context)
+
+    @method_decorator(xframe_options_sameorigin)
+    @method_decorator(csp(PREVIEW_EMAIL_CSP))
+    def preview_email_view(self, request, rule_id):
+        """The HTML part alone, framed by the preview page: the email's inline styles are allowed here only, in a
+        sandbox without scripts, so the admin's own policy stays strict."""
+        _rule, _form, rendered = self._preview(request, rule_id)
+        if rendered is None or not rendered["html"]:
+            raise Http404
+        return HttpResponse(rendered["html"])
 
 
 class DeliveryEmailColumns:

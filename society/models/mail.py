@@ -36,6 +36,11 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def failed(self):
         return self.filter(status=OutgoingEmailStatus.FAILED)
 
+    def addressed_to(self, address: str):
+        """Everything the society emailed to an address, newest first (the outbox keeps addresses, not users;
+        services send to the address as the account stores it)."""
+        return self.filter(to=address).order_by("-created_at", "-pk")
+
     def lease_expired(self, now):
         """Rows claimed by a worker that never reported back (killed, or cut off from the database for good)."""
         return self.filter(status=OutgoingEmailStatus.SENDING, lease_expires_at__lte=now)
@@ -107,6 +112,8 @@ class OutgoingEmail(models.Model):
             ),
         ]
         indexes = [
+            # A member's page lists their latest emails: without it, a scan of the whole outbox per page view.
+            models.Index(fields=["to", "-created_at"], name="outgoing_email_to_idx"),
             # The sweeper's scan every five minutes only ever looks at queued rows.
             models.Index(
                 fields=["next_attempt_at", "queued_at"],

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -96,7 +97,8 @@ TEMPLATES = [
     },
 ]
 
-# Forms render Django's widget templates through Jinja2, the rest through the template language (society/forms.py).
+# Forms render Django's own widget templates through Jinja2 (society/forms.py) and the others through TEMPLATES, so
+# templates/admin/widgets/ can fix the admin's (labels for split date/time fields).
 FORM_RENDERER = "society.forms.FormRenderer"
 
 # --- Database -------------------------------------------------------------

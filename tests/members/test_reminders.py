@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
@@ -333,7 +334,7 @@ def test_preview_for_a_member_whose_only_term_was_voided_says_there_is_no_curren
     url = reverse("admin:members_reminderrule_preview", args=[rule.pk])
     response = superuser_client.get(url, {"member": term.membership.user.pk})
     assert response.status_code == 200
-    assert "No member with this id has a current term" in response.text
+    assert "This member has no current term" in response.text
     assert response.context["rendered"] is None
     # Unknown ids and junk get the same clear answer, never a 500.
     for junk in ["99999999999999999999", "-1", "x"]:
@@ -348,4 +349,4 @@ def test_preview_offers_only_members_a_rule_can_apply_to(rules, frozen):
     cancelled.cancelled_at, cancelled.cancel_reason = timezone.now(), "Deceased"
     cancelled.save()
     UserFactory()  # no membership at all
-    assert list(PreviewForm().fields["member"].queryset) == [current]
+    assert list(PreviewForm(admin_site=admin.site).fields["member"].queryset) == [current]

@@ -1,0 +1,25 @@
+// Accessibility fixes for widgets Django's admin builds by script, applied as they appear:
+// SelectFilter2.js gives a plain <span> an aria-label (ARIA allows it only with a role), and select2's search
+// box in a multiple autocomplete has no label at all (it takes the field's own label).
+(function () {
+  "use strict";
+
+  function labelFor(select) {
+    const label = select && select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+    return label ? label.textContent.replace(/:\s*$/, "").trim() : "";
+  }
+
+  function fix() {
+    document.querySelectorAll(".search-label-icon[aria-label]:not([role])").forEach(function (icon) {
+      icon.setAttribute("role", "img");
+    });
+    document.querySelectorAll(".select2-search__field:not([aria-label])").forEach(function (input) {
+      const container = input.closest(".select2-container");
+      const name = labelFor(container && container.previousElementSibling);
+      if (name) input.setAttribute("aria-label", name);
+    });
+  }
+
+  new MutationObserver(fix).observe(document.documentElement, { childList: true, subtree: true });
+  fix();
+})();
