@@ -4,12 +4,9 @@ Actions call the same services as members."""
 import datetime
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +33,7 @@ from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
+from society.admin.exports import BackgroundExportMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -143,6 +141,11 @@ CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term e
 
 def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHttpResponse:
     """Stream rows straight from a server-side cursor: 100,000 memberships never sit in memory at once."""
+    return csv_response(header=CSV_HEADER, rows=membership_export_rows(queryset.order_by("pk")), filename=filename)
+
+
+def membership_export_rows(queryset):
+    """Labelled CSV rows of `queryset` (a changelist queryset, in its own order), read in chunks."""
     rows = queryset.values_list(
         "user__email",
         "user__full_name",
@@ -154,8 +157,8 @@ def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHt
         "lifetime",
         "last_order",
         "user__orcid",
-    ).order_by("pk")
-    return csv_response(header=CSV_HEADER, rows=_labelled(rows.iterator(chunk_size=2000)), filename=filename)
+    )
+    return _labelled(rows.iterator(chunk_size=2000))
 
 
 def _labelled(rows):
@@ -177,7 +180,7 @@ def _labelled(rows):
 
 
 @admin.register(Membership)
-class MembershipAdmin(HistoryAdmin):
+class MembershipAdmin(BackgroundExportMixin, HistoryAdmin):
     list_display = [
         "member",
         "email",
@@ -197,6 +200,8 @@ class MembershipAdmin(HistoryAdmin):
     fields = readonly_fields
     actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]
     change_list_template = "admin/members/membership/change_list.html"
+    export_header = CSV_HEADER
+    export_filename = "memberships"
 
     class Media:
         css = {"all": ["css/admin-dashboard.css"]}
@@ -250,7 +255,6 @@ class MembershipAdmin(HistoryAdmin):
         view = self.admin_site.admin_view
         return [
             path("dashboard/", view(self.dashboard_view), name="members_membership_dashboard"),
-            path("export/", view(self.export_view), name="members_membership_export"),
             path("import/", view(import_upload), name="members_membership_import"),
             path("import/<int:pk>/", view(import_progress), name="members_membership_import_progress"),
             *super().get_urls(),
@@ -265,16 +269,8 @@ class MembershipAdmin(HistoryAdmin):
         }
         return render(request, "admin/members/dashboard.html", context)
 
-    def export_view(self, request):
-        """The whole filtered changelist (all pages) as CSV, with the same filters and search."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            changelist = self.get_changelist_instance(request)
-        except IncorrectLookupParameters:
-            # The changelist's own answer to a filter it cannot apply, where staff see the filters they chose.
-            return redirect(f"{reverse('admin:members_membership_changelist')}?{ERROR_FLAG}=1")
-        return membership_csv_response(changelist.get_queryset(request))
+    def export_rows(self, queryset):
+        return membership_export_rows(queryset)
 
     @admin.action(description=_("Export selected memberships as CSV"))
     def export_csv(self, request, queryset):

@@ -104,6 +104,14 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Optional streaming replica: heavy read-only staff work (exports, analytics) marked with
+# society.routers.replica_reads() reads there; everything else, and every write, uses the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+DATABASE_ROUTERS = ["society.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Django cache ---------------------------------
@@ -237,10 +245,49 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Form fields without files: a long draft edition edited inline in the admin stays well within this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Staff exports hold personal data: never under MEDIA_ROOT, which the proxy serves to anyone.
+EXPORTS_ROOT = env.path("EXPORTS_ROOT", default=BASE_DIR / "exports")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": EXPORTS_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# S3-compatible object storage (AWS S3, MinIO, ...) for media and exports instead of local folders, so web and
+# worker replicas share no volume: s3://ACCESS_KEY:SECRET_KEY@host[:port]/bucket?region=eu-central-1
+# (add &secure=false for plain HTTP, e.g. the MinIO of docker-compose). Media are public URLs (S3_MEDIA_URL,
+# e.g. a CDN or the bucket's public address); exports stay private and are streamed to staff by Django.
+STORAGE_URL = env.str("STORAGE_URL", default="")
+if STORAGE_URL:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    _s3 = urlsplit(STORAGE_URL)
+    _s3_query = {key: values[-1] for key, values in parse_qs(_s3.query).items()}
+    _s3_scheme = "http" if _s3_query.get("secure") == "false" else "https"
+    _s3_options = {
+        "bucket_name": _s3.path.strip("/"),
+        "endpoint_url": f"{_s3_scheme}://{_s3.hostname}" + (f":{_s3.port}" if _s3.port else ""),
+        "access_key": unquote(_s3.username or ""),
+        "secret_key": unquote(_s3.password or ""),
+        "region_name": _s3_query.get("region", "us-east-1"),
+        "file_overwrite": False,
+        "default_acl": None,
+    }
+    _s3_media_url = env.str("S3_MEDIA_URL", default="")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3_options,
+            "location": "media",
+            "querystring_auth": False,
+            **({"custom_domain": _s3_media_url.split("://", 1)[-1].rstrip("/")} if _s3_media_url else {}),
+        },
+    }
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3_options, "location": "exports", "querystring_auth": True},
+    }
+# Below this many rows an export streams straight from the changelist; at or above it a worker writes the file.
+EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=5000)
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL in django-environ form, e.g. smtp://user:pass@host:587 or consolemail://.
@@ -285,6 +332,8 @@ CELERY_BEAT_SCHEDULE = {
     "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
     # A lost checkout webhook is applied within the hour after the order is an hour old.
     "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
+    # Deletes exports older than a week and fails runs whose worker died.
+    "purge-exports": {"task": "society.tasks.purge_exports", "schedule": 60 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------

@@ -17,3 +17,5 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Serve static files straight from static/ (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# A second alias on the same test database, so replica routing (society/routers.py) runs in every test.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
