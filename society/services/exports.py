@@ -7,7 +7,6 @@ claims its row first (queued -> running), so a duplicate task does nothing; any 
 failed with the reason, and the hourly purge fails a run whose worker died, so nothing stays "running".
 """
 
-import csv
 import io
 import logging
 import tempfile
@@ -28,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError as BrokerError
 
-from society.exports import formula_safe
+from society.exports import csv_write
 from society.models import Export, ExportStatus
 from society.routers import replica_reads
 from society.services.mail import email_enqueue_template
@@ -118,14 +117,13 @@ def _write_file(export: Export) -> str:
         changelist = model_admin.get_changelist_instance(request)
         Export.objects.filter(pk=export.pk).update(rows_total=changelist.result_count)
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text)
-        writer.writerow([formula_safe(str(cell)) for cell in model_admin.export_header])
-        done = 0
-        for row in model_admin.export_rows(changelist.get_queryset(request)):
-            writer.writerow([formula_safe(cell) for cell in row])
-            done += 1
-            if done % PROGRESS_EVERY == 0:
-                Export.objects.filter(pk=export.pk).update(rows_done=done)
+        done = csv_write(
+            text,
+            header=model_admin.export_header,
+            rows=model_admin.export_rows(changelist.get_queryset(request)),
+            progress=lambda count: Export.objects.filter(pk=export.pk).update(rows_done=count),
+            every=PROGRESS_EVERY,
+        )
         text.flush()
         # Rows added while the file was written make it longer than the count taken first.
         Export.objects.filter(pk=export.pk).update(rows_done=done, rows_total=done)
