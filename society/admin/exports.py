@@ -21,6 +21,16 @@ from society.models import Export, ExportStatus
 from society.services.exports import EXPORT_STORAGE, export_query, export_request
 
 
+def labelled(rows: Iterable[Sequence], choices: dict[int, list]) -> Iterable[list]:
+    """Rows with the codes in the given columns replaced by their labels ("paid" -> "Paid")."""
+    labels = {column: {value: str(label) for value, label in pairs} for column, pairs in choices.items()}
+    for row in rows:
+        row = list(row)
+        for column, names in labels.items():
+            row[column] = names.get(row[column], row[column])
+        yield row
+
+
 class BackgroundExportMixin:
     """Adds `<changelist>/export/` (URL name `<app>_<model>_export`) exporting exactly the changelist's
     filtered set: the admin says what a row is (`export_header`, `export_rows`)."""
