@@ -104,6 +104,9 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Behind PgBouncer in transaction mode (README, "Scaling") a cursor cannot outlive its transaction: set this, and
+# CONN_MAX_AGE=0, so exports read in chunks without server-side cursors.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 # Optional streaming replica: heavy read-only staff work (exports, analytics) marked with
 # society.routers.replica_reads() reads there; everything else, and every write, uses the primary.
 if env.str("DATABASE_REPLICA_URL", default=""):
@@ -111,6 +114,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
 DATABASE_ROUTERS = ["society.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -279,7 +283,14 @@ if STORAGE_URL:
             **_s3_options,
             "location": "media",
             "querystring_auth": False,
-            **({"custom_domain": _s3_media_url.split("://", 1)[-1].rstrip("/")} if _s3_media_url else {}),
+            **(
+                {
+                    "custom_domain": _s3_media_url.split("://", 1)[-1].rstrip("/"),
+                    "url_protocol": _s3_media_url.split("://", 1)[0] + ":",
+                }
+                if "://" in _s3_media_url
+                else {}
+            ),
         },
     }
     STORAGES["exports"] = {
