@@ -37,7 +37,8 @@ def storages_with(**env) -> dict:
 
 def test_storage_url_puts_public_media_and_private_exports_in_one_bucket():
     found = storages_with(
-        STORAGE_URL="s3://society:se%2Fcret@minio:9000/society?secure=false", S3_MEDIA_URL="http://localhost:9000/society"
+        STORAGE_URL="s3://society:se%2Fcret@minio:9000/society?secure=false",
+        S3_MEDIA_URL="http://localhost:9000/society",
     )
     assert (found["media"], found["exports"]) == ("S3Storage", "S3Storage")
     assert (found["bucket"], found["endpoint"], found["access_key"]) == ("society", "http://minio:9000", "society")
