@@ -29,7 +29,8 @@ from members.models import (
     Term,
 )
 from members.models.memberships import society_today
-from members.selectors import dashboard_figures
+from members.selectors import MEMBERSHIP_CSV_HEADER as CSV_HEADER
+from members.selectors import dashboard_figures, membership_export_rows
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
@@ -136,47 +137,9 @@ class TermInline(RecordInline):
         return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
 
 
-CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
-
-
 def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHttpResponse:
     """Stream rows straight from a server-side cursor: 100,000 memberships never sit in memory at once."""
     return csv_response(header=CSV_HEADER, rows=membership_export_rows(queryset.order_by("pk")), filename=filename)
-
-
-def membership_export_rows(queryset):
-    """Labelled CSV rows of `queryset` (a changelist queryset, in its own order), read in chunks."""
-    rows = queryset.values_list(
-        "user__email",
-        "user__full_name",
-        "user__country",
-        "band",
-        "type_name",
-        "status",
-        "last_end",
-        "lifetime",
-        "last_order",
-        "user__orcid",
-    )
-    return _labelled(rows.iterator(chunk_size=2000))
-
-
-def _labelled(rows):
-    """Staff and accountants read names, not codes: "Kenya", "Lower-middle income", "Expiring"."""
-    bands, statuses = dict(IncomeBand.choices), dict(MembershipStatus.choices)
-    lifetime_label = str(_("Lifetime"))
-    for email, name, country, band, type_name, status, last_end, lifetime, last_order, orcid in rows:
-        yield [
-            email,
-            name,
-            countries.name(country) or country,
-            bands.get(band, band or ""),
-            type_name,
-            statuses.get(status, status),
-            lifetime_label if lifetime else last_end,
-            last_order,
-            orcid,
-        ]
 
 
 @admin.register(Membership)

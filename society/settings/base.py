@@ -10,6 +10,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from .storage import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -107,14 +109,9 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # Behind PgBouncer in transaction mode (README, "Scaling") a cursor cannot outlive its transaction: set this, and
 # CONN_MAX_AGE=0, so exports read in chunks without server-side cursors.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
-# Optional streaming replica: heavy read-only staff work (exports, analytics) marked with
-# society.routers.replica_reads() reads there; everything else, and every write, uses the primary.
+# Optional streaming replica for reads marked with society.routers.replica_reads() (exports); writes: primary.
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
-    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
-    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
-    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    DATABASES["replica"] = {**DATABASES["default"], **env.db("DATABASE_REPLICA_URL")}
 DATABASE_ROUTERS = ["society.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -257,46 +254,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # S3-compatible object storage (AWS S3, MinIO, ...) for media and exports instead of local folders, so web and
-# worker replicas share no volume: s3://ACCESS_KEY:SECRET_KEY@host[:port]/bucket?region=eu-central-1
-# (add &secure=false for plain HTTP, e.g. the MinIO of docker-compose). Media are public URLs (S3_MEDIA_URL,
-# e.g. a CDN or the bucket's public address); exports stay private and are streamed to staff by Django.
+# worker replicas share no volume (society/settings/storage.py; README, "Configuration").
 STORAGE_URL = env.str("STORAGE_URL", default="")
 if STORAGE_URL:
-    from urllib.parse import parse_qs, unquote, urlsplit
-
-    _s3 = urlsplit(STORAGE_URL)
-    _s3_query = {key: values[-1] for key, values in parse_qs(_s3.query).items()}
-    _s3_scheme = "http" if _s3_query.get("secure") == "false" else "https"
-    _s3_options = {
-        "bucket_name": _s3.path.strip("/"),
-        "endpoint_url": f"{_s3_scheme}://{_s3.hostname}" + (f":{_s3.port}" if _s3.port else ""),
-        "access_key": unquote(_s3.username or ""),
-        "secret_key": unquote(_s3.password or ""),
-        "region_name": _s3_query.get("region", "us-east-1"),
-        "file_overwrite": False,
-        "default_acl": None,
-    }
-    _s3_media_url = env.str("S3_MEDIA_URL", default="")
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3_options,
-            "location": "media",
-            "querystring_auth": False,
-            **(
-                {
-                    "custom_domain": _s3_media_url.split("://", 1)[-1].rstrip("/"),
-                    "url_protocol": _s3_media_url.split("://", 1)[0] + ":",
-                }
-                if "://" in _s3_media_url
-                else {}
-            ),
-        },
-    }
-    STORAGES["exports"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3_options, "location": "exports", "querystring_auth": True},
-    }
+    STORAGES.update(s3_storages(STORAGE_URL, media_url=env.str("S3_MEDIA_URL", default="")))
 # Below this many rows an export streams straight from the changelist; at or above it a worker writes the file.
 EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=5000)
 
