@@ -15,12 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import Membership, OrderStatus, Payment, PaymentMethod
+from members.models import IncomeBand, Membership, MembershipType, OrderStatus, Payment, PaymentMethod
 from society.models import Export, ExportStatus, OutgoingEmail
 from society.services import exports as export_services
 from society.services.exports import export_publish, export_request, export_run, exports_purge
 from tests.clients import Client
-from tests.factories import OrderFactory, StaffFactory, TermFactory, UserFactory
+from tests.factories import OrderFactory, StaffFactory, TermFactory, UserFactory, price_matrix
 from tests.workers import current_celery_app, free_port, make_test_app, wait_for
 
 BOTH_DATABASES = ["default", "replica"]
@@ -334,3 +334,30 @@ def test_orders_payments_and_accounts_export_exactly_their_filtered_changelist(s
         rows = csv_rows(file.read())[1:]
     column = {"members.order": 0, "members.payment": 1, "members.user": 0}[source]
     assert [row[column] for row in rows] == expected  # the changelist's rows, in its order
+
+
+@pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
+def test_membership_export_columns_equal_what_the_changelist_shows():
+    """The export reads types, last orders and bands per chunk instead of the changelist's per-row subqueries:
+    the values must be the same."""
+    price_matrix("Full", "Student")
+    orders_and_payments()
+    for number, user in enumerate(UserFactory.create_batch(4, country="IN")):
+        membership = Membership.objects.create(user=user)
+        TermFactory(membership=membership, membership_type=MembershipType.objects.get(slug="student"))
+        if number % 2:
+            OrderFactory(membership=membership, number=f"2099-9{number:05d}")
+    staff, client = superuser_client()
+    shown = client.get("/admin/members/membership/?o=1").context["cl"].result_list
+    expected = [
+        [m.user.email, IncomeBand(m.band).label if m.band else "", m.type_name or "", m.last_order or ""] for m in shown
+    ]
+    assert any(row[3] for row in expected)
+    assert {row[2] for row in expected} >= {"Student"}
+
+    export = Export.objects.create(source="members.membership", query="o=1", title="All", requested_by=staff)
+    export_run(export_id=export.pk)
+    export.refresh_from_db()
+    with storages["exports"].open(export.file.name, "rb") as file:
+        rows = csv_rows(file.read())[1:]
+    assert [[row[0], row[3], row[4], row[7]] for row in rows] == expected
