@@ -90,7 +90,7 @@ def populate(target: int) -> None:
                 "email": "'member' || lpad(s.n::text, 7, '0') || '@bench-exports.example'",
                 "full_name": "'Bench Member ' || s.n",
                 # A fixed pseudo-random country per member, from the full list.
-                "country": f"(ARRAY[{codes}])[1 + (s.n * 7919) %% {len(countries)}]",
+                "country": f"(ARRAY[{codes}])[1 + (s.n::bigint * 7919) %% {len(countries)}]",
             },
         )
         copy_rows(
