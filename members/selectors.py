@@ -6,7 +6,8 @@ import functools
 import itertools
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import BooleanField, Count, Exists, OuterRef, Sum
+from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -275,13 +276,13 @@ def membership_export_rows(queryset, chunk_size: int = 2000):
         ids = [row[0] for row in chunk]
         type_of = dict(
             Term.objects.counting()
-            .filter(membership_id__in=ids)
+            .filter(_among(ids))
             .order_by("membership_id", "-end")
             .distinct("membership_id")
             .values_list("membership_id", "membership_type__name")
         )
         last_order_of = dict(
-            Order.objects.filter(membership_id__in=ids)
+            Order.objects.filter(_among(ids))
             .order_by("membership_id", "-created_at")
             .distinct("membership_id")
             .values_list("membership_id", "number")
@@ -303,6 +304,11 @@ def membership_export_rows(queryset, chunk_size: int = 2000):
         )
 
 
+def _among(ids: list[int]) -> RawSQL:
+    """membership_id = ANY(array): one parameter, where `__in` prepares 2,000 values one by one in Python."""
+    return RawSQL("membership_id = ANY(%s)", (ids,), output_field=BooleanField())
+
+
 @functools.cache
 def _country_name(code: str, language: str) -> str:
     return countries.name(code) or code
@@ -310,7 +316,9 @@ def _country_name(code: str, language: str) -> str:
 
 def _labelled(rows):
     """Staff and accountants read names, not codes: "Kenya", "Lower-middle income", "Expiring"."""
-    bands, statuses = dict(IncomeBand.choices), dict(MembershipStatus.choices)
+    # Labels are lazy: translated once here, not once per cell (that was a third of a large export's time).
+    bands = {value: str(label) for value, label in IncomeBand.choices}
+    statuses = {value: str(label) for value, label in MembershipStatus.choices}
     lifetime_label = str(_("Lifetime"))
     language = get_language()
     for email, name, country, band, type_name, status, last_end, lifetime, last_order, orcid in rows:
