@@ -83,7 +83,6 @@ class BackgroundExportMixin:
 @admin.register(Export)
 class ExportAdmin(admin.ModelAdmin):
     list_display = ["title", "status_display", "progress", "created_at", "expires_at", "download"]
-    list_filter = ["status"]
     readonly_fields = ["title", "status", "rows_total", "rows_done", "error", "created_at", "finished_at"]
     fields = readonly_fields
     change_list_template = "admin/society/export/change_list.html"
