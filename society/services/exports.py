@@ -18,6 +18,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
@@ -113,6 +114,9 @@ def _write_file(export: Export) -> str:
     request.method = "GET"
     request.GET = QueryDict(export.query)
     request.user = export.requested_by
+    if not model_admin.has_view_permission(request):
+        # Permissions are those of the moment the file is written: staff who lost them meanwhile get nothing.
+        raise PermissionDenied(f"{export.requested_by} may not view {export.source}")
     with replica_reads(), tempfile.TemporaryFile() as raw:
         changelist = model_admin.get_changelist_instance(request)
         Export.objects.filter(pk=export.pk).update(rows_total=changelist.result_count)

@@ -361,3 +361,14 @@ def test_membership_export_columns_equal_what_the_changelist_shows():
     with storages["exports"].open(export.file.name, "rb") as file:
         rows = csv_rows(file.read())[1:]
     assert [[row[0], row[3], row[4], row[7]] for row in rows] == expected
+
+
+@pytest.mark.django_db(databases=BOTH_DATABASES)
+def test_staff_who_lost_the_right_to_see_the_list_get_a_failed_export_not_a_file():
+    staff = StaffFactory()  # staff without the permission to view memberships
+    export = Export.objects.create(source="members.membership", title="All", requested_by=staff)
+    export_run(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.FAILED
+    assert export.error.startswith("PermissionDenied")
+    assert export.file.name == ""
