@@ -3,6 +3,7 @@ Actions call the same services as members."""
 
 import datetime
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
@@ -237,6 +238,11 @@ class MembershipAdmin(BackgroundExportMixin, HistoryAdmin):
 
     @admin.action(description=_("Export selected memberships as CSV"))
     def export_csv(self, request, queryset):
+        # "Select all N" hands the action the whole filtered list, which can be far too large for one request.
+        if request.POST.get("select_across") == "1":
+            count = queryset.count()
+            if count >= settings.EXPORT_STREAM_MAX_ROWS:
+                return self.export_in_background(request, count=count)
         return membership_csv_response(queryset)
 
     @admin.action(description=_("Mark pending invoices of selected memberships paid…"))

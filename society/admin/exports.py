@@ -46,6 +46,16 @@ class BackgroundExportMixin:
         export = path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info))
         return [export, *super().get_urls()]
 
+    def export_in_background(self, request, *, count: int):
+        """Queue an export of the changelist as filtered by this request's query string; off to the Exports page."""
+        title = _("%(things)s (%(count)s rows)") % {
+            "things": str(self.opts.verbose_name_plural).capitalize(),
+            "count": count,
+        }
+        export_request(source=self.opts.label_lower, query=export_query(request.GET), title=title, by=request.user)
+        self.message_user(request, _("The export is being prepared. You will get an email when it is ready."))
+        return redirect("admin:society_export_changelist")
+
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -61,14 +71,8 @@ class BackgroundExportMixin:
                 rows=self.export_rows(changelist.get_queryset(request)),
                 filename=f"{self.export_filename}.csv",
             )
-        title = _("%(things)s (%(count)s rows)") % {
-            "things": str(self.opts.verbose_name_plural).capitalize(),
-            "count": changelist.result_count,
-        }
         if request.method == "POST":
-            export_request(source=self.opts.label_lower, query=export_query(request.GET), title=title, by=request.user)
-            self.message_user(request, _("The export is being prepared. You will get an email when it is ready."))
-            return redirect("admin:society_export_changelist")
+            return self.export_in_background(request, count=changelist.result_count)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Export %(things)s") % {"things": self.opts.verbose_name_plural},

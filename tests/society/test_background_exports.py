@@ -19,6 +19,7 @@ from members.models import IncomeBand, Membership, MembershipType, OrderStatus, 
 from society.models import Export, ExportStatus, OutgoingEmail
 from society.services import exports as export_services
 from society.services.exports import export_publish, export_request, export_run, exports_purge
+from society.tasks import purge_exports
 from tests.clients import Client
 from tests.factories import OrderFactory, StaffFactory, TermFactory, UserFactory, price_matrix
 from tests.workers import current_celery_app, free_port, make_test_app, wait_for
@@ -251,7 +252,7 @@ def test_only_the_staff_member_who_asked_or_a_superuser_can_download():
 
 
 @pytest.mark.django_db(databases=BOTH_DATABASES)
-def test_exports_are_deleted_with_their_file_after_seven_days_and_dead_runs_are_failed():
+def test_exports_are_deleted_with_their_file_after_seven_days_and_dead_runs_are_failed(settings):
     owner = StaffFactory()
     with time_machine.travel(NOW, tick=False):
         export = done_export(owner)
@@ -272,8 +273,10 @@ def test_exports_are_deleted_with_their_file_after_seven_days_and_dead_runs_are_
     assert "did not finish within 30 minutes" in stuck.error
     assert storage.exists(export.file.name)
 
+    # The hourly beat job runs the same purge.
+    assert settings.CELERY_BEAT_SCHEDULE["purge-exports"] == {"task": "society.tasks.purge_exports", "schedule": 3600}
     with time_machine.travel(NOW + datetime.timedelta(days=7, minutes=1), tick=False):
-        assert exports_purge() == {"stalled": 0, "deleted": 2}
+        purge_exports()
     assert not storage.exists(export.file.name)
     assert not Export.objects.exists()
 
@@ -372,3 +375,22 @@ def test_staff_who_lost_the_right_to_see_the_list_get_a_failed_export_not_a_file
     assert export.status == ExportStatus.FAILED
     assert export.error.startswith("PermissionDenied")
     assert export.file.name == ""
+
+
+@pytest.mark.django_db(databases=BOTH_DATABASES)
+def test_the_export_action_on_all_rows_of_a_large_filtered_list_goes_to_the_background():
+    members_in("KE", 4, email_prefix="ke")
+    members_in("DE", 1, email_prefix="de")
+    _staff, client = superuser_client()
+    first = Membership.objects.filter(user__country="KE").first()
+    form = {"action": "export_csv", "select_across": "1", "index": "0", "_selected_action": [first.pk]}
+    response = client.post("/admin/members/membership/?country=KE", form)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:society_export_changelist")
+    export = Export.objects.get()
+    assert (export.query, export.title) == ("country=KE", "Memberships (4 rows)")
+
+    # A few rows picked by hand still download at once.
+    response = client.post("/admin/members/membership/?country=KE", {**form, "select_across": "0"})
+    assert response.streaming
+    assert len(csv_rows(b"".join(response.streaming_content))) == 2
