@@ -18,8 +18,9 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only-build-time-key python manage.py collectstatic --noinput \
     && SECRET_KEY=compilemessages-only-build-time-key python manage.py compilemessages -v0 \
     && useradd --create-home --uid 10001 society \
-    && mkdir -p /app/media && chown society:society /app/media
+    && mkdir -p /app/media /app/exports && chown society:society /app/media /app/exports
 
 USER society
 EXPOSE 8000
-CMD ["gunicorn", "society.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Processes, threads and timeouts from the environment (deploy/gunicorn.conf.py).
+CMD ["gunicorn", "society.wsgi:application", "--config", "deploy/gunicorn.conf.py"]

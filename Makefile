@@ -38,6 +38,7 @@ test: export DJANGO_SETTINGS_MODULE := society.settings.test
 test: bootstrap lint messages
 	@python manage.py preflight --test-database
 	@bash .ci/ensure-chromium
+	@bash .ci/ensure-caddy
 	@bash .ci/ensure-fonts
 	pytest $(PYTEST_ARGS)
 

@@ -50,6 +50,23 @@ def csv_response(*, header: Sequence[str], rows: Iterable[Sequence], filename: s
     return response
 
 
+def csv_write(stream, *, header: Sequence[str], rows: Iterable[Sequence], progress=None, every: int = 10_000) -> int:
+    """Write `rows` as CSV to a text `stream` (a file for a background export), every cell formula-safe;
+    `progress(count)` is called every `every` rows. Returns the number of rows written."""
+    writer = csv.writer(stream)
+    writer.writerow([formula_safe(str(cell)) for cell in header])
+    count = 0
+    for row in rows:
+        # formula_safe() inlined: a call per cell was a fifth of the time of a 500,000-row export.
+        writer.writerow(
+            ["'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES) else cell for cell in row]
+        )
+        count += 1
+        if progress is not None and count % every == 0:
+            progress(count)
+    return count
+
+
 def xlsx_response(*, filename: str, sheets: dict[str, tuple[Sequence, Iterable[Sequence]]]) -> HttpResponse:
     """One sheet per (header, rows) table, header row frozen, amounts as numbers with two decimals."""
     workbook = Workbook()

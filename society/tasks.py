@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from society.services.exports import EXPORT_TASK, EXPORT_TIME_LIMIT, export_run, exports_purge
 from society.services.mail import SEND_TASK, outbox_requeue_due, outgoing_email_send
 
 
@@ -19,3 +20,20 @@ def send_outgoing_email(email_id: int) -> None:
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def sweep_outbox() -> None:
     outbox_requeue_due()
+
+
+# No acks_late: a run is claimed before it writes, so a redelivered task would find it claimed and do
+# nothing; a worker that dies mid-run leaves it "running" until the hourly purge reports it failed.
+@shared_task(
+    name=EXPORT_TASK,
+    ignore_result=True,
+    soft_time_limit=EXPORT_TIME_LIMIT.total_seconds() - 60,
+    time_limit=EXPORT_TIME_LIMIT.total_seconds(),
+)
+def run_export(export_id: int) -> None:
+    export_run(export_id=export_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def purge_exports() -> None:
+    exports_purge()

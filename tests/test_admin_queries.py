@@ -34,7 +34,7 @@ from members.models import (
     StripeEvent,
     Term,
 )
-from society.models import JobHeartbeat, OutgoingEmail
+from society.models import Export, ExportStatus, JobHeartbeat, OutgoingEmail
 from tests.factories import (
     PRICES,
     MembershipTypeFactory,
@@ -190,6 +190,22 @@ def heartbeat() -> JobHeartbeat:
     return JobHeartbeat.objects.create(name=f"job-{next(serial)}", last_run_at=timezone.now(), last_result={"ok": 1})
 
 
+def export() -> Export:
+    """Exports of everyone (the superuser sees them all), each in another state, one of them ready."""
+    n = next(serial)
+    status = [ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.DONE, ExportStatus.FAILED][n % 4]
+    return Export.objects.create(
+        source="members.membership",
+        title=f"Export {n}",
+        requested_by=UserFactory(is_staff=True),
+        status=status,
+        rows_total=100,
+        rows_done=50,
+        file=f"exports/{n}/memberships.csv" if status == ExportStatus.DONE else "",
+        error="Broken" if status == ExportStatus.FAILED else "",
+    )
+
+
 # One row of the changelist (`row()`), and one object for the change page with `related` rows under it.
 PAGES = {
     "members.User": (UserFactory, user_in_groups),
@@ -216,6 +232,7 @@ PAGES = {
     "guidelines.WebhookEndpoint": (webhook_endpoint, lambda related: webhook_endpoint()),
     "guidelines.WebhookDelivery": (webhook_delivery, lambda related: webhook_delivery()),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
+    "society.Export": (export, lambda related: export()),
     "society.OutgoingEmail": (email, lambda related: email()),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),
     "society.NewsArticle": (lambda: article_with_topics(1), article_with_topics),

@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from members.models import IncomeBand, Membership, MembershipStatus, User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
 from society.admin.base import HistoryAdmin
+from society.admin.exports import BackgroundExportMixin
 from society.models import OutgoingEmail
 
 
@@ -56,7 +58,7 @@ class ErasedFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(HistoryAdmin, DjangoUserAdmin):
+class UserAdmin(BackgroundExportMixin, HistoryAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = [
         "email",
@@ -88,9 +90,18 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined", "erased_at"]}),
     ]
+    export_header = ["email", "full name", "country", "institution", "ORCID", "verified email", "MFA", "joined"]
+    export_filename = "accounts"
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "country", "password1", "password2"]}),
     ]
+
+    def export_rows(self, queryset):
+        rows = queryset.values_list(
+            "email", "full_name", "country", "institution", "orcid", "has_verified_email", "has_mfa", "date_joined"
+        )
+        for email, name, country, *rest in rows.iterator(chunk_size=2000):
+            yield [email, name, countries.name(country) or country, *rest]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

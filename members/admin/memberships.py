@@ -3,13 +3,11 @@ Actions call the same services as members."""
 
 import datetime
 
+from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -33,10 +31,12 @@ from members.models import (
     Term,
 )
 from members.models.memberships import society_today
-from members.selectors import dashboard_figures
+from members.selectors import MEMBERSHIP_CSV_HEADER as CSV_HEADER
+from members.selectors import dashboard_figures, membership_export_rows
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin
+from society.admin.exports import BackgroundExportMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -139,46 +139,13 @@ class TermInline(RecordInline):
         return super().get_queryset(request).select_related("membership__user", "membership_type", "order")
 
 
-CSV_HEADER = ["email", "full name", "country", "band", "type", "status", "term end date", "last order", "ORCID"]
-
-
 def membership_csv_response(queryset, filename="memberships.csv") -> StreamingHttpResponse:
     """Stream rows straight from a server-side cursor: 100,000 memberships never sit in memory at once."""
-    rows = queryset.values_list(
-        "user__email",
-        "user__full_name",
-        "user__country",
-        "band",
-        "type_name",
-        "status",
-        "last_end",
-        "lifetime",
-        "last_order",
-        "user__orcid",
-    ).order_by("pk")
-    return csv_response(header=CSV_HEADER, rows=_labelled(rows.iterator(chunk_size=2000)), filename=filename)
-
-
-def _labelled(rows):
-    """Staff and accountants read names, not codes: "Kenya", "Lower-middle income", "Expiring"."""
-    bands, statuses = dict(IncomeBand.choices), dict(MembershipStatus.choices)
-    lifetime_label = str(_("Lifetime"))
-    for email, name, country, band, type_name, status, last_end, lifetime, last_order, orcid in rows:
-        yield [
-            email,
-            name,
-            countries.name(country) or country,
-            bands.get(band, band or ""),
-            type_name,
-            statuses.get(status, status),
-            lifetime_label if lifetime else last_end,
-            last_order,
-            orcid,
-        ]
+    return csv_response(header=CSV_HEADER, rows=membership_export_rows(queryset.order_by("pk")), filename=filename)
 
 
 @admin.register(Membership)
-class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
+class MembershipAdmin(MemberSummaryMixin, BackgroundExportMixin, HistoryAdmin):
     list_display = [
         "member",
         "country",
@@ -202,6 +169,8 @@ class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
     ]
     actions = ["mark_invoice_paid", "comp_term", "cancel_memberships", "export_csv"]
     change_list_template = "admin/members/membership/change_list.html"
+    export_header = CSV_HEADER
+    export_filename = "memberships"
 
     class Media:
         css = {"all": ["css/admin-dashboard.css"]}
@@ -253,7 +222,6 @@ class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
         view = self.admin_site.admin_view
         return [
             path("dashboard/", view(self.dashboard_view), name="members_membership_dashboard"),
-            path("export/", view(self.export_view), name="members_membership_export"),
             path("import/", view(import_upload), name="members_membership_import"),
             path("import/<int:pk>/", view(import_progress), name="members_membership_import_progress"),
             *super().get_urls(),
@@ -268,19 +236,16 @@ class MembershipAdmin(MemberSummaryMixin, HistoryAdmin):
         }
         return render(request, "admin/members/dashboard.html", context)
 
-    def export_view(self, request):
-        """The whole filtered changelist (all pages) as CSV, with the same filters and search."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            changelist = self.get_changelist_instance(request)
-        except IncorrectLookupParameters:
-            # The changelist's own answer to a filter it cannot apply, where staff see the filters they chose.
-            return redirect(f"{reverse('admin:members_membership_changelist')}?{ERROR_FLAG}=1")
-        return membership_csv_response(changelist.get_queryset(request))
+    def export_rows(self, queryset):
+        return membership_export_rows(queryset)
 
     @admin.action(description=_("Export selected memberships as CSV"))
     def export_csv(self, request, queryset):
+        # "Select all N" hands the action the whole filtered list, which can be far too large for one request.
+        if request.POST.get("select_across") == "1":
+            count = queryset.count()
+            if count >= settings.EXPORT_STREAM_MAX_ROWS:
+                return self.export_in_background(request, count=count)
         return membership_csv_response(queryset)
 
     @admin.action(description=_("Mark pending invoices of selected memberships paid…"))

@@ -19,13 +19,38 @@ from members.forms.payments import (
     PaymentReceivedForm,
     RefundForm,
 )
-from members.models import Order, Payment, PaymentReview, StripeEvent
+from members.models import (
+    IncomeBand,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    PaymentProvider,
+    PaymentReview,
+    StripeEvent,
+)
 from members.selectors import accounting_tables
 from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve
 from members.services.refunds import refund_record_in_full
 from society.admin.base import HistoryAdmin
+from society.admin.exports import BackgroundExportMixin, labelled
 from society.exports import csv_response, xlsx_response
+
+ORDER_CSV_HEADER = [
+    "number",
+    "email",
+    "full name",
+    "membership type",
+    "amount",
+    "currency",
+    "band",
+    "status",
+    "payment method",
+    "created",
+    "paid",
+]
+PAYMENT_CSV_HEADER = ["received on", "order", "email", "amount", "currency", "method", "reference", "review"]
 
 
 class OrderInline(RecordInline):
@@ -90,7 +115,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
+class OrderAdmin(BackgroundExportMixin, OrderRefundsMixin, HistoryAdmin):
     list_display = [
         "number",
         "member",
@@ -136,6 +161,26 @@ class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
     change_form_template = "admin/members/order/change_form.html"
 
     change_list_template = "admin/members/order/change_list.html"
+    export_header = ORDER_CSV_HEADER
+    export_filename = "orders"
+
+    def export_rows(self, queryset):
+        return labelled(
+            queryset.values_list(
+                "number",
+                "membership__user__email",
+                "membership__user__full_name",
+                "membership_type__name",
+                "amount",
+                "currency",
+                "band",
+                "status",
+                "provider",
+                "created_at",
+                "paid_at",
+            ).iterator(chunk_size=2000),
+            {6: IncomeBand.choices, 7: OrderStatus.choices, 8: PaymentProvider.choices},
+        )
 
     def get_urls(self):
         record = self.admin_site.admin_view(self.record_payment_view)
@@ -271,7 +316,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(HistoryAdmin):
+class PaymentAdmin(BackgroundExportMixin, HistoryAdmin):
     """Money received, as the accountant reads it. Payments are recorded from their order's page."""
 
     list_display = ["received_on", "order", "member", "amount", "currency", "method", "reference", "review"]
@@ -282,6 +327,23 @@ class PaymentAdmin(HistoryAdmin):
     readonly_fields = [field.name for field in Payment._meta.fields]
     actions = ["mark_reviewed"]
     change_list_template = "admin/members/payment/change_list.html"
+    export_header = PAYMENT_CSV_HEADER
+    export_filename = "payments"
+
+    def export_rows(self, queryset):
+        return labelled(
+            queryset.values_list(
+                "received_on",
+                "order__number",
+                "order__membership__user__email",
+                "amount",
+                "currency",
+                "method",
+                "reference",
+                "review",
+            ).iterator(chunk_size=2000),
+            {5: PaymentMethod.choices, 7: PaymentReview.choices},
+        )
 
     def get_urls(self):
         accounting = self.admin_site.admin_view(self.accounting_view)

@@ -1,2 +1,2 @@
 # Each module registers its models with the admin site on import.
-from society.admin import jobs, mail, news, pages  # noqa: F401
+from society.admin import exports, jobs, mail, news, pages  # noqa: F401

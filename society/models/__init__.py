@@ -1,3 +1,4 @@
+from .exports import Export, ExportStatus
 from .jobs import JobHeartbeat
 from .mail import OutgoingEmail, OutgoingEmailStatus
 from .news import ArticleStatus, Audience, NewsArticle, Topic
@@ -5,6 +6,8 @@ from .pages import Page
 
 __all__ = [
     "ArticleStatus",
+    "Export",
+    "ExportStatus",
     "Audience",
     "JobHeartbeat",
     "NewsArticle",

@@ -10,6 +10,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from .storage import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -109,6 +111,13 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Behind PgBouncer in transaction mode (README, "Scaling") a cursor cannot outlive its transaction: set this, and
+# CONN_MAX_AGE=0, so exports read in chunks without server-side cursors.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+# Optional streaming replica for reads marked with society.routers.replica_reads() (exports); writes: primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**DATABASES["default"], **env.db("DATABASE_REPLICA_URL")}
+DATABASE_ROUTERS = ["society.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Django cache ---------------------------------
@@ -242,10 +251,20 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Form fields without files: a long draft edition edited inline in the admin stays well within this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Staff exports hold personal data: never under MEDIA_ROOT, which the proxy serves to anyone.
+EXPORTS_ROOT = env.path("EXPORTS_ROOT", default=BASE_DIR / "exports")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": EXPORTS_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# S3-compatible object storage (AWS S3, MinIO, ...) for media and exports instead of local folders, so web and
+# worker replicas share no volume (society/settings/storage.py; README, "Configuration").
+STORAGE_URL = env.str("STORAGE_URL", default="")
+if STORAGE_URL:
+    STORAGES.update(s3_storages(STORAGE_URL, media_url=env.str("S3_MEDIA_URL", default="")))
+# Below this many rows an export streams straight from the changelist; at or above it a worker writes the file.
+EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=5000)
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL in django-environ form, e.g. smtp://user:pass@host:587 or consolemail://.
@@ -292,6 +311,8 @@ CELERY_BEAT_SCHEDULE = {
     "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
     # A lost checkout webhook is applied within the hour after the order is an hour old.
     "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
+    # Deletes exports older than a week and fails runs whose worker died.
+    "purge-exports": {"task": "society.tasks.purge_exports", "schedule": 60 * 60},
 }
 
 # --- Security headers shared by all environments --------------------------

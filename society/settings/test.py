@@ -19,3 +19,5 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests receive webhooks on a local http.server.
 WEBHOOK_ALLOW_LOCAL_HTTP = True
+# A second alias on the same test database, so replica routing (society/routers.py) runs in every test.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -1,0 +1,25 @@
+"""gunicorn settings for the web service, from the environment (Dockerfile: gunicorn -c deploy/gunicorn.conf.py).
+
+Each web replica runs WEB_CONCURRENCY processes of GUNICORN_THREADS threads; every thread keeps its own database
+connection for CONN_MAX_AGE seconds, so Postgres sees up to replicas x processes x threads connections from web
+(README, "Scaling").
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Threads let a process wait on Postgres, Redis or Stripe for one request while serving another.
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+worker_class = "gthread" if threads > 1 else "sync"
+# Above the slowest legitimate request (a large streamed CSV of < 5,000 rows, a PDF); larger exports run in Celery.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# Longer than the proxy's idle keep-alive would waste sockets; shorter makes Caddy reconnect needlessly.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Recycle processes now and then so a slow leak in any library never grows without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+accesslog = "-"
+# web is reachable only through Caddy on the internal network, which sets X-Forwarded-Proto itself.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")

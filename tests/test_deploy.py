@@ -1,0 +1,45 @@
+"""deploy/gunicorn.conf.py: the web service's processes, threads and timeouts come from the environment."""
+
+import runpy
+from pathlib import Path
+
+from gunicorn.config import Config
+
+CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
+NAMES = ["WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_KEEPALIVE"]
+
+
+def gunicorn_settings() -> Config:
+    """The file's settings applied to gunicorn's own Config, which refuses unknown names and wrong types."""
+    config = Config()
+    for name, value in runpy.run_path(str(CONFIG)).items():
+        if not name.startswith("_") and name != "os":
+            config.set(name, value)
+    return config
+
+
+def test_processes_threads_and_timeouts_come_from_the_environment(monkeypatch):
+    for name, value in zip(NAMES, ["5", "4", "90", "20", "7"], strict=True):
+        monkeypatch.setenv(name, value)
+    config = gunicorn_settings()
+    assert (config.workers, config.threads, config.timeout, config.graceful_timeout, config.keepalive) == (
+        5,
+        4,
+        90,
+        20,
+        7,
+    )
+    assert config.worker_class_str == "gthread"
+
+
+def test_defaults_without_the_environment(monkeypatch):
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    config = gunicorn_settings()
+    assert (config.workers, config.threads, config.timeout) == (3, 2, 60)
+    assert config.bind == ["0.0.0.0:8000"]
+
+
+def test_one_thread_runs_the_sync_worker(monkeypatch):
+    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    assert gunicorn_settings().worker_class_str == "sync"
