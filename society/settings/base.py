@@ -10,6 +10,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from .logs import logging_config
+from .schedule import BEAT_SCHEDULE
 from .storage import s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -301,19 +303,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
-CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
-    # Every minute: the first webhook retry is due about a minute after a failure.
-    "sweep-webhooks": {"task": "guidelines.tasks.sweep_webhooks", "schedule": 60},
-    # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
-    "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
-    # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
-    "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
-    # A lost checkout webhook is applied within the hour after the order is an hour old.
-    "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
-    # Deletes exports older than a week and fails runs whose worker died.
-    "purge-exports": {"task": "society.tasks.purge_exports", "schedule": 60 * 60},
-}
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 # --- Security headers shared by all environments --------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -337,25 +327,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Logging: one readable line per record, on stdout ---------------------
+# --- Logging: one readable line per record, on stdout (society/settings/logs.py) ---
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
-    "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "line"},
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        # WeasyPrint reports each rendering step (and its own stylesheets at import) at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
 
 # --- The society ------------------------------------------------------------
 SOCIETY_NAME = env.str("SOCIETY_NAME", default="International Society for Stem Cell Science")

@@ -1,0 +1,16 @@
+"""The periodic jobs Celery beat queues (CELERY_BEAT_SCHEDULE in base.py). Each job is idempotent: it computes
+what is due and not yet done, so a missed or doubled run changes nothing."""
+
+BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Every minute: the first webhook retry is due about a minute after a failure.
+    "sweep-webhooks": {"task": "guidelines.tasks.sweep_webhooks", "schedule": 60},
+    # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
+    "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
+    # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
+    "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
+    # A lost checkout webhook is applied within the hour after the order is an hour old.
+    "reconcile-card-orders": {"task": "members.tasks.reconcile_stale_card_orders", "schedule": 30 * 60},
+    # Deletes exports older than a week and fails runs whose worker died.
+    "purge-exports": {"task": "society.tasks.purge_exports", "schedule": 60 * 60},
+}
