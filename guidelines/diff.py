@@ -137,15 +137,36 @@ def compare_versions(old: ProvisionVersion | None, new: ProvisionVersion | None,
     return ProvisionChange(MOVED if (renumbered or moved) else UNCHANGED, old, new, renumbered=renumbered, moved=moved)
 
 
-def compare_editions(old_edition, new_edition, old_versions, new_versions) -> Comparison:
+def compare_editions(old_edition, new_edition, old_versions, new_versions, *, with_redline=True) -> Comparison:
     """Pair versions by provision; the new edition's reading order first, then removals in the old order."""
     old_by_provision = {version.provision_id: version for version in old_versions}
     new_ids = set()
     comparison = Comparison(old_edition, new_edition)
     for version in new_versions:
         new_ids.add(version.provision_id)
-        comparison.changes.append(compare_versions(old_by_provision.get(version.provision_id), version))
+        comparison.changes.append(
+            compare_versions(old_by_provision.get(version.provision_id), version, with_redline=with_redline)
+        )
     for version in old_versions:
         if version.provision_id not in new_ids:
             comparison.changes.append(compare_versions(version, None))
     return comparison
+
+
+# Mail clients drop style sheets, so the email redline carries its marks inline, and by strike-through and
+# underline as well as colour (both colour pairs meet WCAG AA contrast).
+_EMAIL_DEL = '<del style="background-color:#fde2e1;color:#7f1d1d;text-decoration:line-through">{}</del>'
+_EMAIL_INS = '<ins style="background-color:#dcfce7;color:#14532d;text-decoration:underline">{}</ins>'
+
+
+def redline_email_html(old: str, new: str):
+    parts = []
+    for op, text in word_diff(old, new):
+        parts.append(escape(text) if op == 0 else format_html(_EMAIL_DEL if op < 0 else _EMAIL_INS, text))
+    return mark_safe("".join(parts))  # every part is escaped or built by format_html
+
+
+def redline_text(old: str, new: str) -> str:
+    """The redline for a plain-text email, in the marks of `git diff --word-diff`: [-deleted-]{+inserted+}."""
+    marks = {-1: "[-{}-]", 0: "{}", 1: "{{+{}+}}"}
+    return "".join(marks[op].format(text) for op, text in word_diff(old, new))

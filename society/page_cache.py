@@ -43,9 +43,15 @@ def bump_content_version() -> None:
     cache.set(VERSION_KEY, {"token": secrets.token_hex(8), "until": _next_publish()}, timeout=None)
 
 
-# What the public pages show. Delivery rows (the outbox) and job heartbeats change without changing a page.
+# What the public pages show. Delivery rows (the outbox), job heartbeats and guideline alert subscriptions change
+# without changing a page.
 CONTENT_APPS = {"society", "guidelines"}
-NOT_CONTENT = {"society.outgoingemail", "society.jobheartbeat"}
+NOT_CONTENT = {
+    "society.outgoingemail",
+    "society.jobheartbeat",
+    "guidelines.alertsubscription",
+    "guidelines.alertrun",
+}
 
 
 def _content_changed(sender, **kwargs):

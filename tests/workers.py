@@ -164,7 +164,7 @@ def make_test_app(broker_url: str, queue: str) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=broker_url, task_default_queue=queue, worker_hijack_root_logger=False)
     # Shared tasks join an app when it is finalised; the worker's registry must already hold them.
-    app.autodiscover_tasks(["society", "members"], force=True)
+    app.autodiscover_tasks(["society", "members", "guidelines"], force=True)
     return app
 
 

@@ -176,6 +176,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     # A fresh renew link by email: the same per-address limit for every address, known or not.
     "renew_link": "10/m/ip,3/h/key",
+    # Following a guideline without an account sends a confirmation email: the same limit for every address.
+    "guideline_alert": "10/m/ip,3/h/key",
 }
 # Behind a proxy every request comes from the proxy's address, and those per-IP limits would be one limit for
 # the whole site. Each proxy appends the address it saw to X-Forwarded-For: the client is the entry this many
@@ -279,6 +281,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Alerts lost on the way to the broker go out within the five minutes subscribers are promised.
+    "sweep-alert-runs": {"task": "guidelines.tasks.sweep_alert_runs", "schedule": 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
     # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.

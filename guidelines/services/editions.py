@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from guidelines.services.alert_fanout import alert_run_start
 
 PUBLISHED_IS_IMMUTABLE = _("“%(edition)s” is published and cannot change. Publish a correction edition instead.")
 DUPLICATE_NUMBER = _("Number %(number)s is used by more than one provision (%(headings)s).")
@@ -83,6 +84,7 @@ def edition_publish(*, edition: Edition, published_on: datetime.date | None = No
     edition.effective_on = edition.effective_on or edition.published_on
     edition._change_reason = "Published"  # recorded by django-simple-history
     edition.save()
+    alert_run_start(edition=edition)
     return edition
 
 

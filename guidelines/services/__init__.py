@@ -1,0 +1,33 @@
+from .editions import (
+    DUPLICATE_NUMBER,
+    EMPTY_PROVISION,
+    MISSING_PARENT,
+    NO_CHANGE_SUMMARY,
+    NO_PROVISIONS,
+    PARENT_CYCLE,
+    PUBLISHED_IS_IMMUTABLE,
+    TRANSLATION_SOURCE_UNPUBLISHED,
+    edition_assert_editable,
+    edition_problems,
+    edition_publish,
+    edition_start_from,
+    provision_create,
+    provision_version_save,
+)
+
+__all__ = [
+    "DUPLICATE_NUMBER",
+    "EMPTY_PROVISION",
+    "MISSING_PARENT",
+    "NO_CHANGE_SUMMARY",
+    "NO_PROVISIONS",
+    "PARENT_CYCLE",
+    "PUBLISHED_IS_IMMUTABLE",
+    "TRANSLATION_SOURCE_UNPUBLISHED",
+    "edition_assert_editable",
+    "edition_problems",
+    "edition_publish",
+    "edition_start_from",
+    "provision_create",
+    "provision_version_save",
+]
