@@ -4,6 +4,7 @@ through a real worker and a real SMTP server; exactly once; a fixed number of qu
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -76,7 +77,8 @@ def test_publish_sends_each_follower_exactly_what_they_follow_once_through_a_wor
 
     message = received["whole@lab.example"]
     assert message["Subject"] == f"{old.guideline.title}: what changed in 2021"
-    assert message["List-Unsubscribe"].startswith("<http") and "/alerts/unsubscribe/" in message["List-Unsubscribe"]
+    unsubscribe = str(message["List-Unsubscribe"]).strip()
+    assert unsubscribe.startswith(f"<{settings.SITE_URL}/alerts/unsubscribe/") and unsubscribe.endswith("/>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/alerts/manage/" in whole_text and "/alerts/manage/" in whole_html
     assert AlertRun.objects.get(edition__slug="2021").finished_at is not None
