@@ -5,6 +5,7 @@ Every link carries only what its page needs, signed with a salt of its own so th
 another purpose. None reveals whether an address follows anything to whoever does not hold it."""
 
 import datetime
+import math
 import time
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 
 from guidelines.models import AlertSubscription, Guideline, Provision, ProvisionVersion
@@ -59,7 +61,8 @@ def alert_manage_token(*, email: str) -> str:
 def alert_unsubscribe_token(*, email: str, guideline_id: int, issued_at: float | None = None) -> str:
     """Cancels what `email` followed of the guideline when the alert was sent, and nothing followed later: a
     link used once, or kept from an old alert, cannot cancel a subscription made after it."""
-    issued = int(issued_at if issued_at is not None else time.time())
+    # In milliseconds, rounded up: a subscription made the moment before the alert is covered.
+    issued = math.ceil((issued_at if issued_at is not None else time.time()) * 1000)
     return signing.dumps({"e": email, "g": guideline_id, "t": issued}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
@@ -135,7 +138,7 @@ def alert_subscribe(
         },
         kind="guideline_alert_confirm",
         # One confirmation per request (the form is rate-limited per address); the key only has to be unique.
-        key=f"guideline-alert-confirm:{subscription.pk}:{signing.get_random_string(12)}",
+        key=f"guideline-alert-confirm:{subscription.pk}:{get_random_string(12)}",
     )
     return subscription
 
@@ -202,7 +205,7 @@ def alert_unsubscribe(*, token: str) -> int:
     email, guideline_id, issued = payload.get("e"), payload.get("g"), payload.get("t")
     if not (isinstance(email, str) and isinstance(guideline_id, int) and isinstance(issued, int)):
         raise AlertLinkInvalid(LINK_INVALID, code="tampered")
-    issued_at = datetime.datetime.fromtimestamp(issued, tz=datetime.UTC)
+    issued_at = datetime.datetime.fromtimestamp(issued / 1000, tz=datetime.UTC)
     return _cancel(
         AlertSubscription.objects.of_address(email).filter(guideline_id=guideline_id, created_at__lte=issued_at)
     )
