@@ -42,6 +42,9 @@ REQUEUE_AFTER = datetime.timedelta(minutes=2)
 # Where the pieces of a subscriber's own email go into the text rendered once per language.
 _CHANGES, _MANAGE, _UNSUBSCRIBE = "\ue010changes\ue011", "\ue010manage\ue011", "\ue010unsubscribe\ue011"
 ALERT_GROUPS = (CHANGED, ADDED, REMOVED, MOVED)
+# Changed provisions shown with their redline in one email; any further ones are listed with a link to their
+# comparison. Past ~100 KB mail clients clip a message (Gmail), and a large revision would pass it.
+MAX_INLINE_REDLINES = 40
 
 
 def alert_run_start(*, edition: Edition) -> None:
@@ -84,6 +87,7 @@ class _Change:
     moved: bool
     old_body: str = ""
     new_body: str = ""
+    redlines: dict = field(default_factory=dict)
     rendered: dict = field(default_factory=dict)
 
 
@@ -141,9 +145,19 @@ class _Renderer:
     def _url(self, name, **kwargs):
         return settings.SITE_URL + reverse(name, kwargs={"guideline": self.edition.guideline.slug, **kwargs})
 
-    def _change(self, index, language):
+    def _change(self, index, language, *, inline):
         change = self.changes[index]
-        if language not in change.rendered:
+        if change.status == CHANGED and not change.redlines:
+            # Once per change, whatever the number of languages.
+            old, new = change.old, change.new
+            change.redlines = {
+                "heading_html": redline_email_html(old.heading.strip(), new.heading.strip()),
+                "body_html": redline_email_html(old.body_text, new.body_text),
+                "heading_text": redline_text(old.heading.strip(), new.heading.strip()),
+                "body_text": redline_text(old.body_text, new.body_text),
+            }
+        inline = inline and change.status == CHANGED
+        if (language, inline) not in change.rendered:
             version = change.new or change.old
             edition = self.edition if change.new else self.previous
             context = {
@@ -158,15 +172,13 @@ class _Renderer:
                     new=self.edition.slug,
                     provision=version.provision.slug,
                 )
-                context["heading_html"] = redline_email_html(change.old.heading.strip(), change.new.heading.strip())
-                context["body_html"] = redline_email_html(change.old.body_text, change.new.body_text)
-                context["heading_text"] = redline_text(change.old.heading.strip(), change.new.heading.strip())
-                context["body_text"] = redline_text(change.old.body_text, change.new.body_text)
-            change.rendered[language] = (
+                if inline:
+                    context.update(change.redlines)
+            change.rendered[language, inline] = (
                 render_to_string("guidelines/email/_alert_change.html", context),
                 render_to_string("guidelines/email/_alert_change.txt", context),
             )
-        return change.rendered[language]
+        return change.rendered[language, inline]
 
     def wrapper(self, language):
         if language not in self.wrappers:
@@ -205,13 +217,13 @@ class _Renderer:
                 MOVED: _("Moved or renumbered"),
             }
             html, text, previous_group = [], [], None
-            for index in indices:
+            for position, index in enumerate(indices):
                 group = self.changes[index].status
                 if group != previous_group:
                     html.append(render_to_string("guidelines/email/_alert_group.html", {"label": labels[group]}))
                     text.append(f"\n== {labels[group]} ==\n\n")
                     previous_group = group
-                part_html, part_text = self._change(index, language)
+                part_html, part_text = self._change(index, language, inline=position < MAX_INLINE_REDLINES)
                 html.append(part_html)
                 text.append(part_text)
             self.bodies[key] = ("".join(html), "".join(text))

@@ -105,6 +105,22 @@ def test_a_correction_says_so_in_the_subject(django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db
+def test_past_the_inline_limit_a_changed_provision_is_listed_with_a_link_to_its_comparison(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("guidelines.services.alert_fanout.MAX_INLINE_REDLINES", 0)
+    old = build_edition(provisions=10)
+    follow("whole@lab.example", old)
+    with django_capture_on_commit_callbacks(execute=False):
+        new = edition_publish(edition=revise(old), published_on=PUBLISHED_ON)
+    edition_alerts_send(edition_id=new.pk)
+    email = OutgoingEmail.objects.get()
+    assert REDLINE_TEXT not in email.text_body
+    assert "<del" not in email.html_body
+    assert f"/guidelines/{old.guideline.slug}/compare/2016/2021/section-0/" in email.html_body
+
+
+@pytest.mark.django_db
 def test_followers_of_unchanged_provisions_and_of_a_first_edition_get_nothing(django_capture_on_commit_callbacks):
     old = build_edition(provisions=10)
     follow("unchanged@lab.example", old, "section-3")
