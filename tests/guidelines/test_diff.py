@@ -125,7 +125,8 @@ def test_the_email_redline_marks_changes_readably_and_cuts_long_unchanged_runs()
     changed = words.replace("w30", "changed")
     text = redline_text(words, changed)
     assert "[-w30-]{+changed+}" in text
-    assert text.startswith("… ") and text.endswith(" …")
+    assert text.startswith("… ")
+    assert text.endswith(" …")
     assert "w0 " not in text
     assert "w59" not in text
     assert "w18 w19" in text
