@@ -1,6 +1,7 @@
 """Alerts on publish: one email per address with exactly the changes it follows, the redline in both parts,
 through a real worker and a real SMTP server; exactly once; a fixed number of queries per batch."""
 
+import datetime
 from collections import Counter
 
 import pytest
@@ -8,10 +9,11 @@ from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from guidelines.models import AlertRun, AlertSubscription, Edition
 from guidelines.services import edition_publish
-from guidelines.services.alert_fanout import ALERT_KIND, edition_alerts_send
+from guidelines.services.alert_fanout import ALERT_KIND, alert_runs_requeue, edition_alerts_send
 from society.models import OutgoingEmail, OutgoingEmailStatus
 from tests.guidelines.alerts import PUBLISHED_ON, follow, revise
 from tests.guidelines.factories import build_edition
@@ -201,3 +203,15 @@ def test_each_batch_adds_a_fixed_number_of_queries(django_capture_on_commit_call
     per_batch = 7
     with django_assert_max_num_queries(len(queries) + 6 * per_batch):
         assert edition_alerts_send(edition_id=six_batches.pk, batch_size=10) == 60
+
+
+@pytest.mark.django_db
+def test_the_sweep_queues_again_only_runs_left_unfinished(django_capture_on_commit_callbacks):
+    old = build_edition(provisions=10)
+    with django_capture_on_commit_callbacks(execute=False):
+        new = edition_publish(edition=revise(old), published_on=PUBLISHED_ON)
+    assert alert_runs_requeue() == 0  # just published: its own task is on the way
+    AlertRun.objects.filter(edition=new).update(created_at=timezone.now() - datetime.timedelta(minutes=3))
+    assert alert_runs_requeue() == 1
+    edition_alerts_send(edition_id=new.pk)
+    assert alert_runs_requeue() == 0
