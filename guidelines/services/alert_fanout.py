@@ -184,7 +184,12 @@ class _Renderer:
         if language not in self.wrappers:
             correction = self.edition.kind == Edition.Kind.CORRECTION
             names = {"guideline": self.edition.guideline.title, "edition": self.edition.label}
+            if correction:
+                subject = _("Correction to %(guideline)s: what changed in %(edition)s") % names
+            else:
+                subject = _("%(guideline)s: what changed in %(edition)s") % names
             context = {
+                "subject": " ".join(subject.split())[:255],
                 "guideline": self.edition.guideline,
                 "edition": self.edition,
                 "previous": self.previous,
@@ -196,12 +201,8 @@ class _Renderer:
                 "site_url": settings.SITE_URL,
                 "SOCIETY_NAME": settings.SOCIETY_NAME,
             }
-            if correction:
-                subject = _("Correction to %(guideline)s: what changed in %(edition)s") % names
-            else:
-                subject = _("%(guideline)s: what changed in %(edition)s") % names
             self.wrappers[language] = (
-                " ".join(subject.split())[:255],
+                context["subject"],
                 render_to_string("guidelines/email/alert.html", context),
                 render_to_string("guidelines/email/alert.txt", context),
             )
