@@ -32,6 +32,8 @@ import datetime as dt  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from django.db.models.functions import Length  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -144,10 +146,11 @@ def main():
                 elapsed = time.perf_counter() - start
             emails = OutgoingEmail.objects.filter(kind="guideline_alert")
             largest = max(len(body) for body in emails.values_list("html_body", flat=True)[:2000])
+            written = emails.aggregate(total=Sum(Length("html_body") + Length("text_body")))["total"]
             print(
                 f"alert fan-out ({changed} changed provisions, {subscribers:,} subscribers): {queued:,} emails queued "
                 f"in {elapsed:.2f}s ({queued / elapsed:,.0f} emails/s), {len(queries)} queries, "
-                f"largest HTML part {largest / 1024:.0f} KiB"
+                f"largest HTML part {largest / 1024:.0f} KiB, {written / 2**20:,.0f} MiB of bodies written"
             )
     finally:
         delete_queue(broker, queue)

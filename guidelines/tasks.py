@@ -3,8 +3,9 @@ from celery import shared_task
 from guidelines.services.alert_fanout import ALERT_TASK, alert_runs_requeue, edition_alerts_send
 
 
-# Safe to run twice (a redelivery, the sweep): every email has its idempotency key and a finished run is skipped.
-@shared_task(name=ALERT_TASK, acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+# Safe to run twice (a redelivery, the sweep): a run is claimed with a lease, every email has its idempotency
+# key, and a finished run is skipped. Tens of thousands of subscribers take minutes, hence the time limits.
+@shared_task(name=ALERT_TASK, acks_late=True, ignore_result=True, soft_time_limit=1500, time_limit=1800)
 def send_edition_alerts(edition_id: int) -> None:
     edition_alerts_send(edition_id=edition_id)
 

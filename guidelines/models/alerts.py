@@ -28,6 +28,13 @@ class AlertSubscriptionQuerySet(models.QuerySet):
     def of_address(self, email: str):
         return self.filter(email=email.strip().lower())
 
+    def of_member(self, user, verified_email: str | None):
+        """Made while signed in, or (given only a verified address) followed with the member's address."""
+        mine = Q(user=user)
+        if verified_email:
+            mine |= Q(email=verified_email.strip().lower())
+        return self.filter(mine)
+
 
 class AlertSubscription(models.Model):
     """One address following one target. A row is never deleted when cancelled, so that a signed link for it
@@ -107,6 +114,9 @@ class AlertRun(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Held by the task fanning out (and renewed per batch), so that the sweep does not start a second one
+    # beside a long run; when the worker dies, it runs out and the sweep queues the run again.
+    lease_expires_at = models.DateTimeField(_("claim expires"), null=True, blank=True)
     emails_queued = models.PositiveIntegerField(_("emails queued"), default=0)
 
     class Meta:

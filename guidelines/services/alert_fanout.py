@@ -39,6 +39,7 @@ ALERT_BATCH = 1000
 # A run not finished this long after publishing lost its task (broker down, worker killed): the sweep queues it
 # again. Well inside the five minutes in which subscribers are promised their alert.
 REQUEUE_AFTER = datetime.timedelta(minutes=2)
+LEASE = datetime.timedelta(minutes=5)
 # Where the pieces of a subscriber's own email go into the text rendered once per language.
 _CHANGES, _MANAGE, _UNSUBSCRIBE = "\ue010changes\ue011", "\ue010manage\ue011", "\ue010unsubscribe\ue011"
 ALERT_GROUPS = (CHANGED, ADDED, REMOVED, MOVED)
@@ -69,9 +70,9 @@ def alert_runs_publish(edition_ids: list[int]) -> None:
 def alert_runs_requeue(*, now=None) -> int:
     now = now or timezone.now()
     ids = list(
-        AlertRun.objects.filter(finished_at__isnull=True, created_at__lte=now - REQUEUE_AFTER).values_list(
-            "edition_id", flat=True
-        )
+        AlertRun.objects.filter(finished_at__isnull=True, created_at__lte=now - REQUEUE_AFTER)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .values_list("edition_id", flat=True)
     )
     if ids:
         alert_runs_publish(ids)
@@ -279,6 +280,14 @@ def edition_alerts_send(*, edition_id: int, batch_size: int = ALERT_BATCH) -> in
     run = AlertRun.objects.select_related("edition__guideline").filter(edition_id=edition_id).first()
     if run is None or run.finished_at is not None:
         return 0
+    now = timezone.now()
+    claimed = (
+        AlertRun.objects.filter(pk=run.pk, finished_at__isnull=True)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .update(lease_expires_at=now + LEASE)
+    )
+    if not claimed:
+        return 0  # another task is fanning this edition out right now
     edition = run.edition
     previous = previous_original(edition)
     queued = 0
@@ -286,7 +295,9 @@ def edition_alerts_send(*, edition_id: int, batch_size: int = ALERT_BATCH) -> in
         changes, followers = edition_changes(previous, edition)
         if changes:
             queued = _fan_out(run, edition, previous, changes, followers, batch_size)
-    AlertRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+    AlertRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
+        finished_at=timezone.now(), lease_expires_at=None
+    )
     return queued
 
 
@@ -312,5 +323,7 @@ def _fan_out(run, edition, previous, changes, followers, batch_size) -> int:
             done = set(OutgoingEmail.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
             new = emails_enqueue_bulk([email for email in emails if email.idempotency_key not in done])
             queued += len(new)
-            AlertRun.objects.filter(pk=run.pk).update(emails_queued=F("emails_queued") + len(new))
+            AlertRun.objects.filter(pk=run.pk).update(
+                emails_queued=F("emails_queued") + len(new), lease_expires_at=timezone.now() + LEASE
+            )
     return queued

@@ -191,8 +191,10 @@ def alert_subscriptions_cancel(*, email: str, subscription_ids: list[int] | None
 
 
 @transaction.atomic
-def alert_member_subscriptions_cancel(*, user, subscription_ids: list[int] | None = None) -> int:
-    subscriptions = AlertSubscription.objects.filter(user=user)
+def alert_member_subscriptions_cancel(*, user, email: str | None, subscription_ids: list[int] | None = None) -> int:
+    """Cancel the member's subscriptions (those listed, or all), including those of `email`, their verified
+    address, made before they signed in."""
+    subscriptions = AlertSubscription.objects.of_member(user, email)
     if subscription_ids is not None:
         subscriptions = subscriptions.filter(pk__in=subscription_ids)
     return _cancel(subscriptions)

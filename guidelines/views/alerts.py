@@ -144,5 +144,5 @@ def unsubscribe(request, token):
 @require_POST
 def member_cancel(request):
     ids = None if request.POST.get("all") else _ids(request.POST.getlist("subscription"))
-    alert_member_subscriptions_cancel(user=request.user, subscription_ids=ids)
+    alert_member_subscriptions_cancel(user=request.user, email=_verified_email(request.user), subscription_ids=ids)
     return redirect("members:profile")

@@ -206,12 +206,18 @@ def test_each_batch_adds_a_fixed_number_of_queries(django_capture_on_commit_call
 
 
 @pytest.mark.django_db
-def test_the_sweep_queues_again_only_runs_left_unfinished(django_capture_on_commit_callbacks):
+def test_the_sweep_queues_again_only_runs_left_unfinished_and_unclaimed(django_capture_on_commit_callbacks):
     old = build_edition(provisions=10)
+    follow("whole@lab.example", old)
     with django_capture_on_commit_callbacks(execute=False):
         new = edition_publish(edition=revise(old), published_on=PUBLISHED_ON)
     assert alert_runs_requeue() == 0  # just published: its own task is on the way
     AlertRun.objects.filter(edition=new).update(created_at=timezone.now() - datetime.timedelta(minutes=3))
     assert alert_runs_requeue() == 1
-    edition_alerts_send(edition_id=new.pk)
+    AlertRun.objects.filter(edition=new).update(lease_expires_at=timezone.now() + datetime.timedelta(minutes=1))
+    assert alert_runs_requeue() == 0  # a task is fanning it out now
+    assert edition_alerts_send(edition_id=new.pk) == 0  # nor does a second task start beside it
+    AlertRun.objects.filter(edition=new).update(lease_expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert alert_runs_requeue() == 1  # that task's worker died
+    assert edition_alerts_send(edition_id=new.pk) == 1
     assert alert_runs_requeue() == 0

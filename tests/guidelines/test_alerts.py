@@ -149,6 +149,16 @@ def test_a_member_with_a_verified_address_follows_at_once_and_manages_on_the_pro
     assert not AlertSubscription.objects.filter(status="active").exists()
 
 
+def test_a_member_sees_and_cancels_what_their_verified_address_followed_before_signing_in(client, edition):
+    member = UserFactory()
+    earlier = follow(member.email, edition, "part-1")
+    client.force_login(member)
+    assert "1 Principles" in client.get(reverse("members:profile")).content.decode()
+    client.post("/alerts/mine/cancel/", {"subscription": str(earlier.pk)})
+    earlier.refresh_from_db()
+    assert earlier.status == "cancelled"
+
+
 def test_a_member_cannot_cancel_someone_elses_alert(client, edition):
     other = follow("other@lab.example", edition)
     client.force_login(UserFactory())
