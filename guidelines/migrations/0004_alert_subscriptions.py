@@ -7,48 +7,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('guidelines', '0003_i18n_labels'),
+        ("guidelines", "0003_i18n_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertRun',
+            name="AlertRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='claim expires')),
-                ('emails_queued', models.PositiveIntegerField(default=0, verbose_name='emails queued')),
-                ('edition', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_run', to='guidelines.edition', verbose_name='edition')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="claim expires")),
+                ("emails_queued", models.PositiveIntegerField(default=0, verbose_name="emails queued")),
+                (
+                    "edition",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_run",
+                        to="guidelines.edition",
+                        verbose_name="edition",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert run',
-                'verbose_name_plural': 'alert runs',
+                "verbose_name": "alert run",
+                "verbose_name_plural": "alert runs",
             },
         ),
         migrations.CreateModel(
-            name='AlertSubscription',
+            name="AlertSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='email address')),
-                ('language', models.CharField(choices=[('en', 'English'), ('es', 'Spanish'), ('fr', 'French'), ('de', 'German'), ('pt', 'Portuguese'), ('zh-hans', 'Simplified Chinese'), ('ja', 'Japanese'), ('ar', 'Arabic')], default='en', max_length=10, verbose_name='language')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting confirmation'), ('active', 'Active'), ('cancelled', 'Cancelled')], default='pending', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled')),
-                ('guideline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='guidelines.guideline', verbose_name='guideline')),
-                ('provision', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='guidelines.provision', verbose_name='provision')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alert_subscriptions', to=settings.AUTH_USER_MODEL, verbose_name='member')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254, verbose_name="email address")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("es", "Spanish"),
+                            ("fr", "French"),
+                            ("de", "German"),
+                            ("pt", "Portuguese"),
+                            ("zh-hans", "Simplified Chinese"),
+                            ("ja", "Japanese"),
+                            ("ar", "Arabic"),
+                        ],
+                        default="en",
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting confirmation"),
+                            ("active", "Active"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True, verbose_name="confirmed")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled")),
+                (
+                    "guideline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscriptions",
+                        to="guidelines.guideline",
+                        verbose_name="guideline",
+                    ),
+                ),
+                (
+                    "provision",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subscriptions",
+                        to="guidelines.provision",
+                        verbose_name="provision",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_subscriptions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert subscription',
-                'verbose_name_plural': 'alert subscriptions',
-                'ordering': ['email', 'pk'],
-                'indexes': [models.Index(fields=['guideline', 'status', 'email'], name='alert_subscription_fanout'), models.Index(fields=['email', 'status'], name='alert_subscription_address')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['pending', 'active'])), fields=('email', 'guideline', 'provision'), name='alert_subscription_one_live_per_target', nulls_distinct=False), models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'active', 'cancelled'])), name='alert_subscription_status_valid'), models.CheckConstraint(condition=models.Q(('email', django.db.models.functions.text.Lower('email'))), name='alert_subscription_email_lowercase'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'active'), _negated=True), ('confirmed_at__isnull', False), _connector='OR'), name='alert_subscription_active_is_confirmed'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'cancelled'), _negated=True), ('cancelled_at__isnull', False), _connector='OR'), name='alert_subscription_cancelled_has_date')],
+                "verbose_name": "alert subscription",
+                "verbose_name_plural": "alert subscriptions",
+                "ordering": ["email", "pk"],
+                "indexes": [
+                    models.Index(fields=["guideline", "status", "email"], name="alert_subscription_fanout"),
+                    models.Index(fields=["email", "status"], name="alert_subscription_address"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ["pending", "active"])),
+                        fields=("email", "guideline", "provision"),
+                        name="alert_subscription_one_live_per_target",
+                        nulls_distinct=False,
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["pending", "active", "cancelled"])),
+                        name="alert_subscription_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("email", django.db.models.functions.text.Lower("email"))),
+                        name="alert_subscription_email_lowercase",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "active"), _negated=True),
+                            ("confirmed_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="alert_subscription_active_is_confirmed",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "cancelled"), _negated=True),
+                            ("cancelled_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="alert_subscription_cancelled_has_date",
+                    ),
+                ],
             },
         ),
     ]
