@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from guidelines.models import Edition
+from guidelines.models import AlertSubscription, Edition
 from members.models import (
     AutoRenew,
     AutoRenewSettings,
@@ -169,6 +169,14 @@ def auto_renew() -> AutoRenew:
     )
 
 
+def alert_subscription() -> AlertSubscription:
+    n = next(serial)
+    provision = ProvisionFactory()
+    return AlertSubscription.objects.create(
+        email=f"r{n}@lab.example", guideline=provision.guideline, provision=provision
+    )
+
+
 def heartbeat() -> JobHeartbeat:
     return JobHeartbeat.objects.create(name=f"job-{next(serial)}", last_run_at=timezone.now(), last_result={"ok": 1})
 
@@ -196,6 +204,7 @@ PAGES = {
     "guidelines.Guideline": (GuidelineFactory, lambda related: GuidelineFactory()),
     "guidelines.Provision": (ProvisionFactory, lambda related: ProvisionFactory()),
     "guidelines.Edition": (lambda: draft_edition(1), draft_edition),
+    "guidelines.AlertSubscription": (alert_subscription, lambda related: alert_subscription()),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
     "society.OutgoingEmail": (email, lambda related: email()),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),
