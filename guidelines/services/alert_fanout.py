@@ -45,7 +45,7 @@ _CHANGES, _MANAGE, _UNSUBSCRIBE = "\ue010changes\ue011", "\ue010manage\ue011", "
 ALERT_GROUPS = (CHANGED, ADDED, REMOVED, MOVED)
 # Changed provisions shown with their redline in one email; any further ones are listed with a link to their
 # comparison. Past ~100 KB mail clients clip a message (Gmail), and a large revision would pass it.
-MAX_INLINE_REDLINES = 40
+MAX_INLINE_REDLINES = 30
 
 
 def alert_run_start(*, edition: Edition) -> None:
@@ -175,9 +175,11 @@ class _Renderer:
                 )
                 if inline:
                     context.update(change.redlines)
+            # Past the inline limit a changed provision is one line: its heading, linked to its comparison.
+            template = "_alert_change" if inline or change.status != CHANGED else "_alert_change_brief"
             change.rendered[language, inline] = (
-                render_to_string("guidelines/email/_alert_change.html", context),
-                render_to_string("guidelines/email/_alert_change.txt", context),
+                render_to_string(f"guidelines/email/{template}.html", context),
+                render_to_string(f"guidelines/email/{template}.txt", context),
             )
         return change.rendered[language, inline]
 
