@@ -3,6 +3,16 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 EDITORS_GROUP = "Editors"
+# What Editors manage: the texts and their history. Not webhook endpoints (their secrets sign what institutions
+# trust) nor readers' subscriptions (personal data): those stay with superusers.
+EDITOR_MODELS = (
+    "guideline",
+    "edition",
+    "provision",
+    "provisionversion",
+    "historicaledition",
+    "historicalprovisionversion",
+)
 
 
 def ensure_editors_group(sender, using="default", **kwargs):
@@ -11,7 +21,11 @@ def ensure_editors_group(sender, using="default", **kwargs):
     from django.contrib.auth.models import Group, Permission
 
     group, _created = Group.objects.using(using).get_or_create(name=EDITORS_GROUP)
-    group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label="guidelines"))
+    group.permissions.add(
+        *Permission.objects.using(using).filter(
+            content_type__app_label="guidelines", content_type__model__in=EDITOR_MODELS
+        )
+    )
 
 
 class GuidelinesConfig(AppConfig):

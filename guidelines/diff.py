@@ -138,18 +138,19 @@ def compare_versions(old: ProvisionVersion | None, new: ProvisionVersion | None,
 
 
 def compare_editions(old_edition, new_edition, old_versions, new_versions, *, with_redline=True) -> Comparison:
-    """Pair versions by provision; the new edition's reading order first, then removals in the old order."""
+    """Pair versions by provision; the new edition's reading order first, then removals in the old order.
+
+    Without the redline (feeds and webhooks list what changed, not how) the versions need no text loaded."""
     old_by_provision = {version.provision_id: version for version in old_versions}
     new_ids = set()
     comparison = Comparison(old_edition, new_edition)
     for version in new_versions:
         new_ids.add(version.provision_id)
-        comparison.changes.append(
-            compare_versions(old_by_provision.get(version.provision_id), version, with_redline=with_redline)
-        )
+        old = old_by_provision.get(version.provision_id)
+        comparison.changes.append(compare_versions(old, version, with_redline=with_redline))
     for version in old_versions:
         if version.provision_id not in new_ids:
-            comparison.changes.append(compare_versions(version, None))
+            comparison.changes.append(compare_versions(version, None, with_redline=with_redline))
     return comparison
 
 

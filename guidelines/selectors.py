@@ -83,6 +83,8 @@ class GuidelineState:
 def guideline_state(slug) -> GuidelineState:
     guideline = get_object_or_404(Guideline, slug=slug)
     editions = list(guideline.editions.published().select_related("translation_of").chronological())
+    for edition in editions:
+        edition.guideline = guideline  # the row already loaded, so edition.guideline never costs a query
     return GuidelineState(guideline, editions)
 
 

@@ -11,6 +11,9 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("feed/", feeds.EditionFeed(), name="feed"),
     path("<slug:guideline>/", views.edition_detail, name="guideline"),
+    # Atom feeds of changes only; "feed" is a reserved slug, so no edition can take this place.
+    path("<slug:guideline>/feed/", feeds.GuidelineChangesFeed(), name="changes-feed"),
+    path("<slug:guideline>/feed/<slug:provision>/", feeds.ProvisionChangesFeed(), name="provision-feed"),
     path("<slug:guideline>/compare/", views.compare_choose, name="compare-choose"),
     path("<slug:guideline>/compare/<slug:old>/<slug:new>/", views.compare, name="compare"),
     path(

@@ -43,19 +43,28 @@ def bump_content_version() -> None:
     cache.set(VERSION_KEY, {"token": secrets.token_hex(8), "until": _next_publish()}, timeout=None)
 
 
-# What the public pages show. Delivery rows (the outbox), job heartbeats and guideline alert subscriptions change
-# without changing a page.
-CONTENT_APPS = {"society", "guidelines"}
-NOT_CONTENT = {
-    "society.outgoingemail",
-    "society.jobheartbeat",
-    "guidelines.alertsubscription",
-    "guidelines.alertrun",
+# What the public pages show: a save of any of these makes every cached public page out of date. A list of what
+# counts, not of what does not: delivery rows (emails, webhooks), subscriptions, exports and history records
+# change all the time without changing a page, and each new table of that kind would otherwise empty the cache.
+CONTENT_MODELS = {
+    "society.topic",
+    "society.newsarticle",
+    "society.page",
+    "guidelines.guideline",
+    "guidelines.edition",
+    "guidelines.provision",
+    "guidelines.provisionversion",
 }
 
 
+def is_content_model(model) -> bool:
+    # The table behind a many-to-many field (an article's topics) counts as the model that owns the field.
+    owner = model._meta.auto_created or model
+    return owner._meta.label_lower in CONTENT_MODELS
+
+
 def _content_changed(sender, **kwargs):
-    if sender._meta.app_label in CONTENT_APPS and sender._meta.label_lower not in NOT_CONTENT:
+    if is_content_model(sender):
         # Now, and again after commit: a page rendered between the first bump and the commit was stored under
         # that version without the change.
         bump_content_version()

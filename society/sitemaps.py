@@ -1,3 +1,4 @@
+import math
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,6 +23,15 @@ class SiteUrlSitemap(Sitemap):
 
     def get_protocol(self, protocol=None):
         return urlsplit(settings.SITE_URL).scheme or "https"
+
+    def index_pages(self) -> int:
+        """How many pages this section has, for the sitemap index: a COUNT, where Django's `paginator.num_pages`
+        loads every item (some 800 provision versions with their editions, two thirds of the index's time)."""
+        items = self.items()
+        count = len(items) if isinstance(items, list | tuple) else items.count()
+        if self.i18n:
+            count *= len(self._languages())
+        return max(1, math.ceil(count / self.limit))
 
 
 class StaticViewSitemap(SiteUrlSitemap):

@@ -152,7 +152,5 @@ def sitemap_index(request):
         location = settings.SITE_URL + reverse("sitemap-section", kwargs={"section": section})
         lastmod = sitemap.get_latest_lastmod()
         items.append(SitemapIndexItem(location, lastmod))
-        items.extend(
-            SitemapIndexItem(f"{location}?p={page}", lastmod) for page in range(2, sitemap.paginator.num_pages + 1)
-        )
+        items.extend(SitemapIndexItem(f"{location}?p={page}", lastmod) for page in range(2, sitemap.index_pages() + 1))
     return TemplateResponse(request, "sitemap_index.xml", {"sitemaps": items}, content_type="application/xml")

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from guidelines.models import AlertSubscription, Edition
+from guidelines.models import AlertSubscription, Edition, WebhookDelivery, WebhookEndpoint
 from members.models import (
     AutoRenew,
     AutoRenewSettings,
@@ -169,6 +169,23 @@ def auto_renew() -> AutoRenew:
     )
 
 
+def webhook_endpoint() -> WebhookEndpoint:
+    provision = ProvisionFactory()
+    return WebhookEndpoint.objects.create(
+        name=f"Institute {next(serial)}",
+        url="https://hooks.example.org/society",
+        guideline=provision.guideline,
+        provision=provision,
+    )
+
+
+def webhook_delivery() -> WebhookDelivery:
+    endpoint = webhook_endpoint()
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint, edition=EditionFactory(guideline=endpoint.guideline), event="edition.published", body="{}"
+    )
+
+
 def alert_subscription() -> AlertSubscription:
     n = next(serial)
     provision = ProvisionFactory()
@@ -205,6 +222,8 @@ PAGES = {
     "guidelines.Provision": (ProvisionFactory, lambda related: ProvisionFactory()),
     "guidelines.Edition": (lambda: draft_edition(1), draft_edition),
     "guidelines.AlertSubscription": (alert_subscription, lambda related: alert_subscription()),
+    "guidelines.WebhookEndpoint": (webhook_endpoint, lambda related: webhook_endpoint()),
+    "guidelines.WebhookDelivery": (webhook_delivery, lambda related: webhook_delivery()),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
     "society.OutgoingEmail": (email, lambda related: email()),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),

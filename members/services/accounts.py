@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from guidelines.apps import EDITOR_MODELS
 from members.models import AutoRenew, Membership, Order, ReminderDelivery, User
 from members.models.memberships import society_today
 from members.validators import person_name_normalise, validate_orcid, validate_person_name
@@ -343,7 +344,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "socialaccount": ("socialaccount",),
     },
     "Editors": {
-        "guidelines": ("*",),
+        "guidelines": EDITOR_MODELS,
         "society": ("news*",),
     },
 }

@@ -23,7 +23,6 @@ from members.models import (
 from members.models.memberships import RENEWABLE_STATUSES, society_today
 from members.services import stripe as stripe_payments
 from members.services.accounts import BILLING_FIELDS
-from members.services.autorenew import membership_autorenew
 from members.services.memberships import check_may_order, price_quote, renewal_opens_on
 from members.services.payments import order_create
 from members.services.renewal_schedule import card_expires_before
@@ -33,6 +32,7 @@ def _membership_of(user):
     return (
         Membership.objects.with_status(society_today())
         .filter(user=user)
+        .select_related("auto_renew")
         .prefetch_related(
             Prefetch("terms", queryset=Term.objects.select_related("membership_type", "order").order_by("-end")),
             Prefetch("orders", queryset=Order.objects.select_related("membership_type", "term")),
@@ -61,7 +61,7 @@ class MembershipView(TemplateView):
                 renew_opens_on=renewal_opens_on(last_end=current.end) if current and current.end else None,
                 orders=list(membership.orders.all()),
                 pending_orders=[o for o in membership.orders.all() if o.status == OrderStatus.PENDING],
-                auto_renew=membership_autorenew(membership=membership),
+                auto_renew=getattr(membership, "auto_renew", None),
                 card_enabled=stripe_payments.is_enabled(),
             )
         return super().get_context_data(**context, **kwargs)

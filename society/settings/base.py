@@ -96,6 +96,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms render Django's widget templates through Jinja2, the rest through the template language (society/forms.py).
+FORM_RENDERER = "society.forms.FormRenderer"
+
 # --- Database -------------------------------------------------------------
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/society"),
@@ -281,6 +284,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Every minute: the first webhook retry is due about a minute after a failure.
+    "sweep-webhooks": {"task": "guidelines.tasks.sweep_webhooks", "schedule": 60},
     # Alerts lost on the way to the broker go out within the five minutes subscribers are promised.
     "sweep-alert-runs": {"task": "guidelines.tasks.sweep_alert_runs", "schedule": 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
@@ -378,4 +383,16 @@ REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
 OUTBOX_MAX_ATTEMPTS = 6
 # First retry wait; each later one is five times longer (about a day over six tries).
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=120)
+
+# --- Webhooks (guidelines/services/webhooks.py) ----------------------------
+# Plain http:// to this machine (127.0.0.1, localhost) for endpoints; never in production, where only https is.
+WEBHOOK_ALLOW_LOCAL_HTTP = env.bool("WEBHOOK_ALLOW_LOCAL_HTTP", default=False)
+# Per socket operation (connect, send, each read): a slow receiver cannot hold a worker for long.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+# Tries after network errors, 5xx, 408 and 429; and after any other refusal (4xx, a redirect), which retrying
+# rarely heals unless staff or the institution fix the URL or the secret in the meantime.
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_MAX_REFUSED_ATTEMPTS = 3
+
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"

@@ -17,3 +17,5 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Serve static files straight from static/ (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests receive webhooks on a local http.server.
+WEBHOOK_ALLOW_LOCAL_HTTP = True

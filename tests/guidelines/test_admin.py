@@ -58,6 +58,23 @@ def _upload(data):
     return upload
 
 
+def test_editors_manage_texts_but_not_webhook_secrets_nor_subscriptions():
+    from django.contrib.auth.models import Group
+
+    from guidelines.apps import EDITORS_GROUP, ensure_editors_group
+    from members.services.accounts import groups_sync
+
+    for sync in (lambda: ensure_editors_group(sender=None), groups_sync):
+        sync()
+        models = set(
+            Group.objects.get(name=EDITORS_GROUP)
+            .permissions.filter(content_type__app_label="guidelines")
+            .values_list("content_type__model", flat=True)
+        )
+        assert {"edition", "provisionversion", "historicaledition"} <= models
+        assert not {model for model in models if "webhook" in model or "subscription" in model}
+
+
 def test_editors_group_can_edit_drafts_but_only_view_published(client):
     from django.contrib.auth.models import Group
 

@@ -351,7 +351,8 @@ def test_profile_shows_names_escaped(client_logged_in, member):
     User.objects.filter(pk=member.pk).update(full_name="<i>x</i> O'Brien-Løvås")
     body = client_logged_in.get(reverse("members:profile")).content.decode()
     assert "<i>x</i>" not in body
-    assert "&lt;i&gt;x&lt;/i&gt; O&#x27;Brien-Løvås" in body
+    # Django's escape writes &#x27; for the apostrophe, Jinja2's (the form widgets) &#39;: the same character.
+    assert "&lt;i&gt;x&lt;/i&gt; O&#x27;Brien-Løvås" in body.replace("&#39;", "&#x27;")
 
 
 def test_email_change_page_requires_reauthentication(client, member):

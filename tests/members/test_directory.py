@@ -101,6 +101,18 @@ def test_filter_by_country(client):
     assert len(client.get(DIRECTORY, {"country": "ZZ"}).context["people"]) == 2
 
 
+def test_the_country_filter_keeps_the_chosen_country_and_escapes_junk(client):
+    client.force_login(current_member())
+    body = client.get(DIRECTORY, {"country": "KE"}).text
+    assert '<select name="country" id="directory-country">' in body
+    assert '<option value="KE" selected>Kenya</option>' in body
+    assert body.count(" selected>") == 1
+    body = client.get(DIRECTORY, {"country": '"><script>alert(1)</script>'}).text
+    assert "<script>alert(1)" not in body
+    assert '<option value="" selected>All countries</option>' not in body
+    assert body.count(" selected>") == 0
+
+
 def test_orcid_is_linked_and_names_are_escaped(client):
     viewer = current_member()
     person = current_member(directory_visible=True, orcid="0000-0002-1825-0097")

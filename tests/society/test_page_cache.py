@@ -10,11 +10,13 @@ from django.urls import reverse, translate_url
 from django.utils import translation
 
 from guidelines.services import edition_publish
-from society.models import ArticleStatus
+from society.models import ArticleStatus, NewsArticle, OutgoingEmail
+from society.page_cache import content_version, is_content_model
+from society.services.mail import email_enqueue
 from society.services.news import article_publish
 from tests.factories import UserFactory
 from tests.guidelines.factories import build_edition
-from tests.society.factories import NewsArticleFactory, PageFactory
+from tests.society.factories import NewsArticleFactory, PageFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,8 @@ def public_urls(db):
             reverse("guidelines:provision-history", kwargs=slugs),
             reverse("guidelines:search") + "?q=text",
             reverse("guidelines:feed"),
+            reverse("guidelines:changes-feed", kwargs={"guideline": old.guideline.slug}),
+            reverse("guidelines:provision-feed", kwargs=slugs),
         ]
 
 
@@ -122,6 +126,18 @@ def test_publishing_an_edition_shows_at_once_on_the_cached_list_and_home(client)
     edition_publish(edition=draft)
     for url in ("/", "/guidelines/"):
         assert "2031 draft" in client.get(url).content.decode(), url
+
+
+def test_only_a_change_to_what_public_pages_show_makes_the_cache_out_of_date():
+    article = NewsArticleFactory(title="Lead limits revised")
+    topic = TopicFactory()
+    before = content_version()
+    email_enqueue(to="ana@lab.example", subject="Receipt", text="Paid.", kind="receipt")
+    assert content_version() == before
+    article.topics.add(topic)
+    assert content_version() != before
+    assert not is_content_model(OutgoingEmail)
+    assert is_content_model(NewsArticle.topics.through)
 
 
 @time_machine.travel(NOW, tick=False)

@@ -10,6 +10,7 @@ from society.cache import FailSoftRedisCache
 from society.models import OutgoingEmail, OutgoingEmailStatus
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.guidelines.factories import build_edition
+from tests.society.factories import PageFactory
 from tests.workers import current_celery_app, make_test_app, new_queue_name
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,17 @@ def test_pages_sign_up_and_log_in_work_while_redis_is_down(
     assert response.status_code == 302
     assert client.get(reverse("members:profile")).status_code == 200
     assert "Cache unavailable" in caplog.text
+
+
+def test_the_footer_pages_are_read_from_the_database_while_redis_is_down(client, redis_on_private_server):
+    PageFactory(slug="governance", title="Governance", in_navigation=True)
+    assert "Governance" in client.get(reverse("news:list")).text  # kept in the cache
+    redis_on_private_server.stop()
+    PageFactory(slug="contact", title="Contact", in_navigation=True)
+
+    body = client.get(reverse("news:list")).text
+    assert '<a href="/pages/governance/">Governance</a>' in body
+    assert '<a href="/pages/contact/">Contact</a>' in body
 
 
 def test_a_wrong_password_while_redis_is_down_is_refused_with_the_form_not_an_error(client, redis_on_private_server):

@@ -1,6 +1,8 @@
 """Pages staff edit: /about/ from the page with slug "about", other pages at /pages/<slug>/, footer links."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.sitemaps import sitemap_text
@@ -44,6 +46,27 @@ def test_pages_in_navigation_are_linked_from_every_footer(client):
     assert '<a href="/pages/governance/">Governance</a>' in footer
     assert footer.index("Contact") < footer.index("Governance")
     assert "Hidden page" not in footer
+
+
+def test_the_footer_pages_come_from_the_cache_and_a_staff_edit_shows_at_once(client_logged_in):
+    page = PageFactory(slug="governance", title="Governance", in_navigation=True)
+    url = reverse("members:profile")
+
+    def footer():
+        body = client_logged_in.get(url).content.decode()
+        return body[body.index('<footer class="site-footer">') :]
+
+    assert "Governance" in footer()
+    with CaptureQueriesContext(connection) as queries:
+        assert "Governance" in footer()
+    assert not any("society_page" in query["sql"] for query in queries.captured_queries)
+
+    page.title = "Board and governance"
+    page.save()
+    assert "Board and governance" in footer()
+    page.in_navigation = False
+    page.save()
+    assert "Board and governance" not in footer()
 
 
 def test_pages_appear_in_the_sitemap_with_lastmod(client):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 
 from guidelines.exchange import edition_file_read, edition_import
-from guidelines.models import AlertSubscription, Edition, Guideline, Provision, ProvisionVersion
+from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
 from guidelines.selectors import translations_freshness
 from guidelines.services import (
     edition_assert_editable,
@@ -282,21 +282,5 @@ class EditionAdmin(HistoryAdmin):
         return TemplateResponse(request, "admin/guidelines/edition/import.html", context)
 
 
-@admin.register(AlertSubscription)
-class AlertSubscriptionAdmin(admin.ModelAdmin):
-    """Read only: subscribers follow, confirm and cancel through their signed links and their profile."""
-
-    list_display = ("email", "guideline", "provision", "language", "status", "created_at", "confirmed_at")
-    list_filter = ("status", "language", "guideline")
-    search_fields = ("email",)
-    list_select_related = ("guideline", "provision")
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Webhook endpoints and their delivery log, and readers' alert subscriptions, register themselves on import.
+from guidelines.admin import alerts, webhooks  # noqa: E402, F401
