@@ -11,7 +11,6 @@ class AlertSubscriptionAdmin(admin.ModelAdmin):
     list_filter = ("status", "language", "guideline")
     search_fields = ("email",)
     list_select_related = ("guideline", "provision")
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False
