@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -211,3 +212,10 @@ def alert_unsubscribe(*, token: str) -> int:
     return _cancel(
         AlertSubscription.objects.of_address(email).filter(guideline_id=guideline_id, created_at__lte=issued_at)
     )
+
+
+def alert_subscriptions_erase(*, user, addresses) -> int:
+    """For a member's erasure: delete what they follow, by account or by any of their addresses (a cancelled
+    row still holds the address). Called inside the erasure's transaction."""
+    emails = [address.strip().lower() for address in addresses if address]
+    return AlertSubscription.objects.filter(Q(user=user) | Q(email__in=emails)).delete()[0]
