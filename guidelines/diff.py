@@ -152,3 +152,45 @@ def compare_editions(old_edition, new_edition, old_versions, new_versions, *, wi
         if version.provision_id not in new_ids:
             comparison.changes.append(compare_versions(version, None, with_redline=with_redline))
     return comparison
+
+
+# Mail clients drop style sheets, so the email redline carries its marks inline, and by strike-through and
+# underline as well as colour (both colour pairs meet WCAG AA contrast).
+_EMAIL_DEL = '<del style="background-color:#fde2e1;color:#7f1d1d;text-decoration:line-through">{}</del>'
+_EMAIL_INS = '<ins style="background-color:#dcfce7;color:#14532d;text-decoration:underline">{}</ins>'
+
+
+# In an email, unchanged text between changes is cut to this many words on either side: a whole provision
+# around a changed word would make the email of a large revision too long to read (or to deliver: Gmail clips
+# messages past 102 KB). The provision's link leads to the full text.
+EMAIL_CONTEXT_WORDS = 12
+_WORD_OR_GAP = re.compile(r"\S+|\s+")
+
+
+def _trimmed(diffs):
+    """word_diff's pairs with every long unchanged run cut to its ends (its start or end alone at the edges)."""
+    for position, (op, text) in enumerate(diffs):
+        if op != 0:
+            yield op, text
+            continue
+        tokens = _WORD_OR_GAP.findall(text)
+        keep = EMAIL_CONTEXT_WORDS * 2  # words and the spaces between them
+        if len(tokens) <= keep * 2 + 1:
+            yield 0, text
+            continue
+        head = "".join(tokens[:keep]).rstrip() if position > 0 else ""
+        tail = "".join(tokens[-keep:]).lstrip() if position < len(diffs) - 1 else ""
+        yield 0, " … ".join(part for part in (head, tail) if part) if head and tail else f"{head} … {tail}".strip()
+
+
+def redline_email_html(old: str, new: str):
+    parts = []
+    for op, text in _trimmed(word_diff(old, new)):
+        parts.append(escape(text) if op == 0 else format_html(_EMAIL_DEL if op < 0 else _EMAIL_INS, text))
+    return mark_safe("".join(parts))  # every part is escaped or built by format_html
+
+
+def redline_text(old: str, new: str) -> str:
+    """The redline for a plain-text email, in the marks of `git diff --word-diff`: [-deleted-]{+inserted+}."""
+    marks = {-1: "[-{}-]", 0: "{}", 1: "{{+{}+}}"}
+    return "".join(marks[op].format(text) for op, text in _trimmed(word_diff(old, new)))

@@ -306,3 +306,26 @@ def search_provisions(query_text: str, *, language="en", all_editions=False, max
             first.heading_html = highlight(heading_or_lead("", snippet["lead"]))
         first.snippet_html = highlight(snippets[first.pk]["body_snippet"])
     return list(groups.values())
+
+
+def alert_subscriptions_listed(subscriptions) -> list:
+    """Subscriptions with `target`: the guideline, or the provision as its latest published edition numbers it.
+    Two queries however many are listed."""
+    subscriptions = list(subscriptions.select_related("guideline", "provision").order_by("guideline__title", "pk"))
+    provision_ids = {s.provision_id for s in subscriptions if s.provision_id}
+    latest = {
+        version.provision_id: version
+        for version in ProvisionVersion.objects.published()
+        .filter(provision_id__in=provision_ids, edition__translation_of__isnull=True)
+        .order_by("provision_id", "-edition__published_on", "-edition_id")
+        .distinct("provision_id")
+        .only("provision_id", "number", "heading", "body_text")
+    }
+    for subscription in subscriptions:
+        version = latest.get(subscription.provision_id)
+        if subscription.provision_id is None:
+            subscription.target = subscription.guideline.title
+        else:
+            label = version.numbered_heading if version else subscription.provision.slug
+            subscription.target = f"{subscription.guideline.title}, {label}"
+    return subscriptions

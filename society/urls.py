@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("membership/", include("members.urls")),
     path("payments/stripe/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("alerts/", include("guidelines.alert_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("i18n/switch/<str:code>/", language_switch, name="language-switch"),
     path("admin/", admin.site.urls),

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from guidelines.models import Edition, WebhookDelivery, WebhookEndpoint
+from guidelines.models import AlertSubscription, Edition, WebhookDelivery, WebhookEndpoint
 from members.models import (
     AutoRenew,
     AutoRenewSettings,
@@ -186,6 +186,14 @@ def webhook_delivery() -> WebhookDelivery:
     )
 
 
+def alert_subscription() -> AlertSubscription:
+    n = next(serial)
+    provision = ProvisionFactory()
+    return AlertSubscription.objects.create(
+        email=f"r{n}@lab.example", guideline=provision.guideline, provision=provision
+    )
+
+
 def heartbeat() -> JobHeartbeat:
     return JobHeartbeat.objects.create(name=f"job-{next(serial)}", last_run_at=timezone.now(), last_result={"ok": 1})
 
@@ -229,6 +237,7 @@ PAGES = {
     "guidelines.Guideline": (GuidelineFactory, lambda related: GuidelineFactory()),
     "guidelines.Provision": (ProvisionFactory, lambda related: ProvisionFactory()),
     "guidelines.Edition": (lambda: draft_edition(1), draft_edition),
+    "guidelines.AlertSubscription": (alert_subscription, lambda related: alert_subscription()),
     "guidelines.WebhookEndpoint": (webhook_endpoint, lambda related: webhook_endpoint()),
     "guidelines.WebhookDelivery": (webhook_delivery, lambda related: webhook_delivery()),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),

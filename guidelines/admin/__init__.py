@@ -282,5 +282,5 @@ class EditionAdmin(HistoryAdmin):
         return TemplateResponse(request, "admin/guidelines/edition/import.html", context)
 
 
-# Webhook endpoints and their delivery log register themselves on import.
-from guidelines.admin import webhooks  # noqa: E402, F401
+# Webhook endpoints and their delivery log, and readers' alert subscriptions, register themselves on import.
+from guidelines.admin import alerts, webhooks  # noqa: E402, F401

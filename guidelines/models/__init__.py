@@ -386,5 +386,7 @@ class ProvisionVersion(models.Model):
         return f"p-{self.provision.slug}"
 
 
-# Webhook endpoints and deliveries live in their own module; imported here so Django registers them.
+# Alert subscriptions and runs, webhook endpoints and deliveries live in their own modules; imported here so
+# Django registers them.
+from guidelines.models.alerts import AlertRun, AlertSubscription, AlertSubscriptionStatus  # noqa: E402, F401
 from guidelines.models.webhooks import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint  # noqa: E402, F401

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
+from guidelines.services.alert_fanout import alert_run_start
 from guidelines.services.webhooks import webhook_deliveries_enqueue
 
 PUBLISHED_IS_IMMUTABLE = _("“%(edition)s” is published and cannot change. Publish a correction edition instead.")
@@ -71,7 +72,7 @@ def _sits_in_itself(provision_id, parents) -> bool:
 @transaction.atomic
 def edition_publish(*, edition: Edition, published_on: datetime.date | None = None) -> Edition:
     """Check the draft and publish it; it becomes the guideline's current edition (if it is the latest), and
-    the webhook endpoints whose scope it changed are sent a summary.
+    the webhook endpoints whose scope it changed are sent a summary, and its followers their alerts.
 
     The row lock makes two editors pressing "publish" at once publish it once, the second seeing it published.
     """
@@ -87,6 +88,7 @@ def edition_publish(*, edition: Edition, published_on: datetime.date | None = No
     edition.save()
     # Written with the publish, sent after commit: a rolled-back publish notifies nobody.
     webhook_deliveries_enqueue(edition=edition)
+    alert_run_start(edition=edition)
     return edition
 
 

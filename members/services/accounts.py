@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from guidelines.apps import EDITOR_MODELS
+from guidelines.services.alerts import alert_subscriptions_erase
 from members.models import AutoRenew, Membership, Order, ReminderDelivery, User
 from members.models.memberships import society_today
 from members.validators import person_name_normalise, validate_orcid, validate_person_name
@@ -312,6 +313,7 @@ def user_erase(*, user: User) -> User:
     # Emails already written to them are blanked too; anything still unsent is stopped.
     for address in addresses:
         outgoing_emails_redact(address=address, replacement=user.email)
+    alert_subscriptions_erase(user=user, addresses=addresses)
     user.full_name = ""
     user.preferred_name = ""
     user.institution = ""

@@ -192,6 +192,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     # A fresh renew link by email: the same per-address limit for every address, known or not.
     "renew_link": "10/m/ip,3/h/key",
+    # Following a guideline without an account sends a confirmation email: the same limit for every address.
+    "guideline_alert": "10/m/ip,3/h/key",
 }
 # Behind a proxy every request comes from the proxy's address, and those per-IP limits would be one limit for
 # the whole site. Each proxy appends the address it saw to X-Forwarded-For: the client is the entry this many

@@ -5,6 +5,8 @@ BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
     # Every minute: the first webhook retry is due about a minute after a failure.
     "sweep-webhooks": {"task": "guidelines.tasks.sweep_webhooks", "schedule": 60},
+    # Alerts lost on the way to the broker go out within the five minutes subscribers are promised.
+    "sweep-alert-runs": {"task": "guidelines.tasks.sweep_alert_runs", "schedule": 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
     # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.

@@ -1,6 +1,17 @@
 import pytest
 
-from guidelines.diff import ADDED, CHANGED, MOVED, REMOVED, UNCHANGED, compare_editions, redline, word_diff
+from guidelines.diff import (
+    ADDED,
+    CHANGED,
+    MOVED,
+    REMOVED,
+    UNCHANGED,
+    compare_editions,
+    redline,
+    redline_email_html,
+    redline_text,
+    word_diff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +118,18 @@ def test_unknown_or_draft_editions_are_not_compared_for_the_public(client, two_e
     old, _new = two_editions
     build_edition(guideline=old.guideline, label="draft", provisions=10, publish=False)
     assert client.get(f"/guidelines/{old.guideline.slug}/compare/{old.slug}/draft/").status_code == 404
+
+
+def test_the_email_redline_marks_changes_readably_and_cuts_long_unchanged_runs():
+    words = " ".join(f"w{n}" for n in range(60))
+    changed = words.replace("w30", "changed")
+    text = redline_text(words, changed)
+    assert "[-w30-]{+changed+}" in text
+    assert text.startswith("… ")
+    assert text.endswith(" …")
+    assert "w0 " not in text
+    assert "w59" not in text
+    assert "w18 w19" in text
+    html = redline_email_html("a <b> c", "a <x> c")
+    assert "&lt;<del style=" in html
+    assert ">b</del><ins style=" in html

@@ -12,11 +12,14 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from guidelines.models import AlertSubscription
 from members.models import Order, OrderStatus, PaymentProvider, Term, User
 from members.services.accounts import MESSAGE_STAFF_CANNOT_BE_ERASED, user_erase, user_export_data
 from society.models import OutgoingEmail, OutgoingEmailStatus
 from society.services.mail import email_enqueue
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, StaffFactory, TermFactory, UserFactory
+from tests.guidelines.alerts import follow
+from tests.guidelines.factories import build_edition
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +195,17 @@ def test_erasure_blanks_the_members_emails_and_stops_unsent_ones():
     assert not OutgoingEmail.objects.filter(to__iexact=address).exists()
     other.refresh_from_db()
     assert (other.subject, other.status) == ("Hello", OutgoingEmailStatus.QUEUED)
+
+
+def test_erasure_deletes_the_guideline_alerts_of_the_account_and_its_addresses():
+    user = member_with_records()
+    edition = build_edition(provisions=4)
+    by_address = follow(user.email, edition)
+    by_account = follow("old-address@lab.example", edition, "part-1")
+    AlertSubscription.objects.filter(pk=by_account.pk).update(user=user)
+    someone_else = follow("someone@else.example", edition)
+
+    user_erase(user=user)
+
+    assert list(AlertSubscription.objects.all()) == [someone_else]
+    assert not AlertSubscription.objects.filter(pk=by_address.pk).exists()
