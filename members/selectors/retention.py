@@ -1,0 +1,309 @@
+"""The retention figures staff read on the admin's Retention page: one SQL statement per panel, whatever the
+number of members, so the page costs the same at 4,000 members as at 500,000.
+
+Definitions (the ones membership associations use, written down because every figure depends on them):
+- A term *ended* on its end date; terms that have not ended yet (or never end, lifetime) are not counted.
+- A term was *renewed* when the member's next counting term starts by the end of the grace period
+  (end + GRACE_DAYS). A renewal paid in time continues from the old end (next_term_start), one paid later
+  starts on the payment day, so the next term's start tells which it was.
+- A term ended less than GRACE_DAYS ago and not renewed yet is *undecided*: it is left out of the rate.
+- A *first-year* term is the membership's first counting term.
+- A member *joined* on the start of their first counting term; a cohort is everyone who joined in a year,
+  and *still active after N years* means a counting term covers the N-th anniversary of joining.
+- Filters: country, and band by the member's country (CountryBand), as in the membership changelist; the
+  type is the type of the term a figure is about (the ended term, the first term for cohorts and new
+  members, the current term for members at risk); join year as above.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection
+
+from members.models import OrderStatus
+
+COHORT_YEARS = (1, 2, 3, 5)
+COHORT_ROWS = 10  # join years shown when no join year is chosen
+
+_MEMBERS = """
+    JOIN members_membership ms ON ms.id = {membership_id}
+    JOIN members_user u ON u.id = ms.user_id
+    LEFT JOIN members_countryband cb ON cb.country = u.country
+"""
+# Each filter is a constant test when it is not chosen ('' = ''), which Postgres folds away before planning.
+_MEMBER_FILTERS = """
+    (%(country)s = '' OR u.country = %(country)s)
+    AND (%(band)s = '' OR cb.band = %(band)s)
+    AND (%(join_year)s = 0 OR %(join_year)s = (
+        SELECT EXTRACT(YEAR FROM MIN(f.start)) FROM members_term f WHERE f.membership_id = ms.id AND f.voided_at IS NULL
+    ))
+"""
+_RENEWED = """
+    EXISTS (
+        SELECT 1 FROM members_term n
+        WHERE n.membership_id = t.membership_id AND n.voided_at IS NULL
+          AND n.start > t."end" AND n.start <= t."end" + %(grace)s
+    )
+"""
+
+
+@dataclass(frozen=True)
+class RetentionFilter:
+    """What staff chose: whole months from `start` (first day) to `end` (last day), and the member filters."""
+
+    start: datetime.date
+    end: datetime.date
+    membership_type: str = ""  # a MembershipType slug
+    band: str = ""
+    country: str = ""
+    join_year: int | None = None
+    window_days: int = 90  # members at risk: their term ends within this many days
+
+    def params(self, today: datetime.date) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "prior_start": self.start - relativedelta(years=1),
+            "today": today,
+            "grace": settings.GRACE_DAYS,
+            "grace_floor": today - datetime.timedelta(days=settings.GRACE_DAYS),
+            "type": self.membership_type,
+            "band": self.band,
+            "country": self.country,
+            "join_year": self.join_year or 0,
+            "window_end": today + datetime.timedelta(days=self.window_days),
+            "pending": OrderStatus.PENDING.value,
+        }
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The twelve months up to and including the current one."""
+    end = today.replace(day=1) + relativedelta(months=1, days=-1)
+    return today.replace(day=1) - relativedelta(months=11), end
+
+
+def _rows(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+RENEWAL_SQL = f"""
+    SELECT date_trunc('month', t."end")::date AS month,
+        COUNT(*) AS ended,
+        COUNT(*) FILTER (WHERE x.renewed) AS renewed,
+        COUNT(*) FILTER (WHERE NOT x.renewed AND t."end" >= %(grace_floor)s) AS undecided,
+        COUNT(*) FILTER (WHERE x.first) AS first_ended,
+        COUNT(*) FILTER (WHERE x.first AND x.renewed) AS first_renewed,
+        COUNT(*) FILTER (WHERE x.first AND NOT x.renewed AND t."end" >= %(grace_floor)s) AS first_undecided
+    FROM members_term t
+    JOIN members_membershiptype mt ON mt.id = t.membership_type_id
+    {_MEMBERS.format(membership_id="t.membership_id")}
+    CROSS JOIN LATERAL (
+        SELECT {_RENEWED} AS renewed,
+            NOT EXISTS (
+                SELECT 1 FROM members_term p
+                WHERE p.membership_id = t.membership_id AND p.voided_at IS NULL AND p.start < t.start
+            ) AS first
+    ) x
+    WHERE t.voided_at IS NULL AND t."end" >= %(prior_start)s AND t."end" <= %(end)s AND t."end" < %(today)s
+      AND (%(type)s = '' OR mt.slug = %(type)s)
+      AND {_MEMBER_FILTERS}
+    GROUP BY 1 ORDER BY 1
+"""
+
+
+def _renewal_summary(rows: list[dict], prefix: str = "") -> dict:
+    ended = sum(row[f"{prefix}ended"] for row in rows)
+    renewed = sum(row[f"{prefix}renewed"] for row in rows)
+    undecided = sum(row[f"{prefix}undecided"] for row in rows)
+    decided = ended - undecided
+    return {
+        "ended": ended,
+        "renewed": renewed,
+        "undecided": undecided,
+        "decided": decided,
+        "rate": _rate(renewed, decided),
+    }
+
+
+def renewal_figures(rows: list[dict], *, start: datetime.date, end: datetime.date) -> dict:
+    """The period's months, each beside the same month a year earlier, and both totals, for all terms and for
+    first-year terms."""
+    by_month = {row["month"]: row for row in rows}
+    months, month = [], start
+    while month <= end:
+        row = by_month.get(month, {})
+        prior = by_month.get(month - relativedelta(years=1), {})
+        months.append(
+            {
+                "month": month,
+                "all": _renewal_summary([row] if row else []),
+                "first": _renewal_summary([row] if row else [], "first_"),
+                "prior": _renewal_summary([prior] if prior else []),
+                "prior_first": _renewal_summary([prior] if prior else [], "first_"),
+            }
+        )
+        month += relativedelta(months=1)
+    current = [row for row in rows if start <= row["month"] <= end]
+    earlier = [row for row in rows if start - relativedelta(years=1) <= row["month"] <= end - relativedelta(years=1)]
+    return {
+        "months": months,
+        "all": _renewal_summary(current),
+        "first": _renewal_summary(current, "first_"),
+        "prior": _renewal_summary(earlier),
+        "prior_first": _renewal_summary(earlier, "first_"),
+    }
+
+
+_FIRST_TERMS = """
+    WITH j AS (
+        SELECT DISTINCT ON (membership_id) membership_id, start AS joined, membership_type_id
+        FROM members_term WHERE voided_at IS NULL ORDER BY membership_id, start
+    )
+"""
+_COVERED = """
+    EXISTS (
+        SELECT 1 FROM members_term c
+        WHERE c.membership_id = j.membership_id AND c.voided_at IS NULL
+          AND c.start <= (j.joined + interval '{n} years')::date
+          AND (c."end" IS NULL OR c."end" >= (j.joined + interval '{n} years')::date)
+    )
+"""
+_COHORT_COLUMNS = ",\n".join(
+    f"COUNT(*) FILTER (WHERE (j.joined + interval '{n} years')::date <= %(today)s) AS due_{n},\n"
+    f"COUNT(*) FILTER (WHERE (j.joined + interval '{n} years')::date <= %(today)s AND {_COVERED.format(n=n)}) AS kept_{n}"
+    for n in COHORT_YEARS
+)
+COHORT_SQL = f"""
+    {_FIRST_TERMS}
+    SELECT EXTRACT(YEAR FROM j.joined)::int AS year, COUNT(*) AS members,
+    {_COHORT_COLUMNS}
+    FROM j
+    JOIN members_membershiptype mt ON mt.id = j.membership_type_id
+    {_MEMBERS.format(membership_id="j.membership_id")}
+    WHERE j.joined >= %(first_year_start)s AND j.joined <= %(last_year_end)s
+      AND (%(type)s = '' OR mt.slug = %(type)s)
+      AND (%(country)s = '' OR u.country = %(country)s)
+      AND (%(band)s = '' OR cb.band = %(band)s)
+    GROUP BY 1 ORDER BY 1
+"""
+
+
+def cohort_figures(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            "year": row["year"],
+            "members": row["members"],
+            "cells": [
+                {
+                    "years": n,
+                    "due": row[f"due_{n}"],
+                    "kept": row[f"kept_{n}"],
+                    "rate": _rate(row[f"kept_{n}"], row[f"due_{n}"]),
+                }
+                for n in COHORT_YEARS
+            ],
+        }
+        for row in rows
+    ]
+
+
+ATTRITION_SQL = f"""
+    SELECT GROUPING(cb.band) = 0 AS by_band, GROUPING(u.country) = 0 AS by_country, GROUPING(mt.slug) = 0 AS by_type,
+        cb.band, u.country, mt.slug, mt.name,
+        COUNT(*) FILTER (WHERE x.renewed OR t."end" < %(grace_floor)s) AS decided,
+        COUNT(*) FILTER (WHERE NOT x.renewed AND t."end" < %(grace_floor)s) AS lapsed
+    FROM members_term t
+    JOIN members_membershiptype mt ON mt.id = t.membership_type_id
+    {_MEMBERS.format(membership_id="t.membership_id")}
+    CROSS JOIN LATERAL (SELECT {_RENEWED} AS renewed) x
+    WHERE t.voided_at IS NULL AND t."end" >= %(start)s AND t."end" <= %(end)s AND t."end" < %(today)s
+      AND (%(type)s = '' OR mt.slug = %(type)s)
+      AND {_MEMBER_FILTERS}
+    GROUP BY GROUPING SETS ((cb.band), (u.country), (mt.slug, mt.name))
+"""
+
+
+def attrition_figures(rows: list[dict]) -> dict:
+    """Lapsed terms of the period by band, country and type; largest count first."""
+    groups = {"band": [], "country": [], "type": []}
+    for row in rows:
+        group = "band" if row["by_band"] else "country" if row["by_country"] else "type"
+        key = {"band": row["band"] or "", "country": row["country"] or "", "type": row["slug"]}[group]
+        groups[group].append(
+            {
+                "key": key,
+                "name": row["name"] if group == "type" else "",
+                "decided": row["decided"],
+                "lapsed": row["lapsed"],
+                "rate": _rate(row["lapsed"], row["decided"]),
+            }
+        )
+    for rows_ in groups.values():
+        rows_.sort(key=lambda item: (-item["lapsed"], item["key"]))
+    return groups
+
+
+NEW_MEMBERS_SQL = f"""
+    {_FIRST_TERMS}
+    SELECT ms.source, COUNT(*) AS members
+    FROM j
+    JOIN members_membershiptype mt ON mt.id = j.membership_type_id
+    {_MEMBERS.format(membership_id="j.membership_id")}
+    WHERE j.joined >= %(start)s AND j.joined <= %(end)s
+      AND (%(type)s = '' OR mt.slug = %(type)s)
+      AND (%(country)s = '' OR u.country = %(country)s)
+      AND (%(band)s = '' OR cb.band = %(band)s)
+      AND (%(join_year)s = 0 OR EXTRACT(YEAR FROM j.joined) = %(join_year)s)
+    GROUP BY 1 ORDER BY 1
+"""
+
+AT_RISK_SQL = f"""
+    SELECT COUNT(*) AS members
+    FROM members_membership ms
+    JOIN members_user u ON u.id = ms.user_id
+    LEFT JOIN members_countryband cb ON cb.country = u.country
+    WHERE ms.cancelled_at IS NULL AND NOT ms.lifetime
+      AND ms.current_end >= %(today)s AND ms.current_end <= %(window_end)s
+      AND (%(type)s = '' OR %(type)s = (
+          SELECT mt.slug FROM members_term t JOIN members_membershiptype mt ON mt.id = t.membership_type_id
+          WHERE t.membership_id = ms.id AND t.voided_at IS NULL ORDER BY t."end" DESC LIMIT 1
+      ))
+      AND {_MEMBER_FILTERS}
+      AND (u.last_login IS NULL OR u.last_login < (
+          SELECT MAX(t.created_at) FROM members_term t WHERE t.membership_id = ms.id AND t.voided_at IS NULL
+      ))
+      AND NOT EXISTS (SELECT 1 FROM members_order o WHERE o.membership_id = ms.id AND o.status = %(pending)s)
+"""
+
+
+def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
+    """Every panel of the Retention page as plain numbers and codes (labels are the template's business, so
+    the result can be cached once for every language)."""
+    params = chosen.params(today)
+    if chosen.join_year:
+        first_year = last_year = chosen.join_year
+    else:
+        last_year = chosen.end.year
+        first_year = last_year - COHORT_ROWS + 1
+    cohort_params = {
+        **params,
+        "first_year_start": datetime.date(first_year, 1, 1),
+        "last_year_end": datetime.date(last_year, 12, 31),
+    }
+    new_members = {row["source"]: row["members"] for row in _rows(NEW_MEMBERS_SQL, params)}
+    return {
+        "renewal": renewal_figures(_rows(RENEWAL_SQL, params), start=chosen.start, end=chosen.end),
+        "cohorts": cohort_figures(_rows(COHORT_SQL, cohort_params)),
+        "attrition": attrition_figures(_rows(ATTRITION_SQL, params)),
+        "new_members": new_members,
+        "at_risk": _rows(AT_RISK_SQL, params)[0]["members"],
+    }
