@@ -12,14 +12,15 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django_countries import countries
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
 from members.admin.payments import OrderInline, invoices_mark_paid
 from members.admin.reminders import ReminderDeliveryInline
+from members.admin.retention import AtRiskFilter, JoinedFilter, retention_csv, retention_view
 from members.forms.memberships import CompForm, ReasonForm
 from members.models import (
     CountryBand,
@@ -36,6 +37,7 @@ from members.selectors import dashboard_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
+from society.cache import cached_figures
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -188,7 +190,7 @@ class MembershipAdmin(HistoryAdmin):
         "end_date",
         "last_order_link",
     ]
-    list_filter = [StatusFilter, TypeFilter, BandFilter, CountryFilter, EndsWithinFilter]
+    list_filter = [StatusFilter, TypeFilter, BandFilter, CountryFilter, EndsWithinFilter, AtRiskFilter, JoinedFilter]
     search_fields = ["user__full_name", "user__email", "user__orcid", "orders__number"]
     show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
     list_per_page = 50
@@ -250,6 +252,8 @@ class MembershipAdmin(HistoryAdmin):
         view = self.admin_site.admin_view
         return [
             path("dashboard/", view(self.dashboard_view), name="members_membership_dashboard"),
+            path("retention/", view(retention_view), name="members_membership_retention"),
+            path("retention/<str:panel>.csv", view(retention_csv), name="members_membership_retention_csv"),
             path("export/", view(self.export_view), name="members_membership_export"),
             path("import/", view(import_upload), name="members_membership_import"),
             path("import/<int:pk>/", view(import_progress), name="members_membership_import_progress"),
@@ -257,11 +261,19 @@ class MembershipAdmin(HistoryAdmin):
         ]
 
     def dashboard_view(self, request):
+        """The figures come from the cache (ten minutes); POST, the refresh button, computes them again."""
+        today = society_today()
+        # Country names are looked up in the language of the staff member who computed the figures.
+        key = f"dashboard:{today.isoformat()}:{get_language()}"
+        figures, computed_at = cached_figures(key, lambda: dashboard_figures(today), refresh=request.method == "POST")
+        if request.method == "POST":
+            return redirect("admin:members_membership_dashboard")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Membership dashboard"),
             "reminder_job": heartbeat_status(name=REMINDER_JOB),
-            **dashboard_figures(),
+            "computed_at": computed_at,
+            **figures,
         }
         return render(request, "admin/members/dashboard.html", context)
 
