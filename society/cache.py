@@ -7,6 +7,7 @@ write. That includes `add()`, which answers True: allauth's rate limiter takes i
 this makes the limiter fail open (see ACCOUNT_RATE_LIMITS in settings for why that is the right way round).
 """
 
+import datetime
 import logging
 import time
 
@@ -98,7 +99,8 @@ def cached_figures(key: str, compute, *, refresh: bool = False, timeout: int = S
     whatever the cache holds. With Redis away every call computes (the cache answers every read as a miss)."""
     if not refresh:
         entry = cache.get(key)
-        if entry is not None:
+        # Checked here too, not left to Redis's expiry alone, so the age shown on the page never passes the limit.
+        if entry is not None and timezone.now() - entry[1] < datetime.timedelta(seconds=timeout):
             return entry
     entry = (compute(), timezone.now())
     cache.set(key, entry, timeout)

@@ -102,7 +102,8 @@ def retention_view(request):
         cohort_years=COHORT_YEARS,
         at_risk_url=_at_risk_url(chosen),
         csv_urls={
-            panel.replace("-", "_"): reverse("admin:members_membership_retention_csv", args=[panel]) + (f"?{query}" if query else "")
+            panel.replace("-", "_"): reverse("admin:members_membership_retention_csv", args=[panel])
+            + (f"?{query}" if query else "")
             for panel in CSV_PANELS
         },
     )
