@@ -73,7 +73,7 @@ class JoinedFilter(admin.SimpleListFilter):
         return queryset.annotate(joined_on=Subquery(first_start)).filter(joined_on__year=int(year))
 
 
-def _figures(request, form, *, refresh: bool = False):
+def _figures(form, *, refresh: bool = False):
     chosen = form.retention_filter()
     key = "retention:" + hashlib.sha256(repr((chosen, form.today)).encode()).hexdigest()[:32]
     return cached_figures(key, lambda: retention_figures(chosen, today=form.today), refresh=refresh)
@@ -87,9 +87,9 @@ def retention_view(request):
     if not form.is_valid():
         return render(request, "admin/members/retention.html", context, status=400)
     if request.method == "POST":
-        _figures(request, form, refresh=True)
+        _figures(form, refresh=True)
         return redirect(request.get_full_path())
-    figures, computed_at = _figures(request, form)
+    figures, computed_at = _figures(form)
     chosen = form.retention_filter()
     query = request.GET.urlencode()
     context.update(
@@ -100,6 +100,10 @@ def retention_view(request):
         attrition=_labelled_attrition(figures["attrition"]),
         sources=[(label, figures["new_members"].get(value, 0)) for value, label in MembershipSource.choices],
         cohort_years=COHORT_YEARS,
+        prior_rates={
+            "all": _percent(figures["renewal"]["prior"]["rate"]),
+            "first": _percent(figures["renewal"]["prior_first"]["rate"]),
+        },
         at_risk_url=_at_risk_url(chosen),
         csv_urls={
             panel.replace("-", "_"): reverse("admin:members_membership_retention_csv", args=[panel])
@@ -222,7 +226,7 @@ def retention_csv(request, panel: str):
     form = RetentionFilterForm(request.GET, today=society_today())
     if not form.is_valid():
         return redirect(reverse("admin:members_membership_retention") + f"?{request.GET.urlencode()}")
-    figures, _computed_at = _figures(request, form)
+    figures, _computed_at = _figures(form)
     header, rows = _csv_tables(figures)[panel]
     return csv_response(header=header, rows=rows, filename=f"retention-{panel}.csv")
 

