@@ -3,6 +3,7 @@ minutes per choice of filters, drawn as SVG bar charts each followed by its tabl
 
 import datetime
 import hashlib
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -38,7 +39,7 @@ class AtRiskFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         days = self.value()
-        if not (days and days.isdigit() and 1 <= int(days) <= 366):
+        if not (days and days.isascii() and days.isdigit() and 1 <= int(days) <= 366):
             return queryset
         today = society_today()
         latest_term_written = (
@@ -67,7 +68,7 @@ class JoinedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         year = self.value()
-        if not (year and year.isdigit() and len(year) == 4):
+        if not (year and year.isascii() and year.isdigit() and len(year) == 4):
             return queryset
         first_start = Term.objects.counting().filter(membership=OuterRef("pk")).order_by("start").values("start")[:1]
         return queryset.annotate(joined_on=Subquery(first_start)).filter(joined_on__year=int(year))
@@ -124,8 +125,7 @@ def _at_risk_url(chosen) -> str:
     ]:
         if value:
             params[name] = value
-    query = "&".join(f"{name}={value}" for name, value in params.items())
-    return f"{reverse('admin:members_membership_changelist')}?{query}"
+    return f"{reverse('admin:members_membership_changelist')}?{urlencode(params)}"
 
 
 def _month(month) -> str:

@@ -400,3 +400,10 @@ def test_imported_members_are_marked_imported():
     import_apply(rows=rows)
     assert Membership.objects.get(user__email="im@example.org").source == MembershipSource.IMPORT
     assert Term.objects.filter(membership__user__email="im@example.org").count() == 1
+
+
+@pytest.mark.parametrize("value", ["²", "abc", "0", "100000000000000000000", "-5"])
+@time_machine.travel(NOW, tick=False)
+def test_junk_at_risk_and_join_year_filters_in_the_changelist_never_fail(admin_client, population, value):
+    for name in ("at_risk", "joined"):
+        assert admin_client.get(f"/admin/members/membership/?{name}={value}").status_code == 200
