@@ -12,8 +12,8 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_countries import countries
 
 from members.admin.base import RecordInline, action_form_page, apply_to_each
@@ -33,11 +33,10 @@ from members.models import (
     Term,
 )
 from members.models.memberships import society_today
-from members.selectors import dashboard_figures
+from members.selectors import dashboard_figures_cached
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin
-from society.cache import cached_figures
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -262,10 +261,7 @@ class MembershipAdmin(HistoryAdmin):
 
     def dashboard_view(self, request):
         """The figures come from the cache (ten minutes); POST, the refresh button, computes them again."""
-        today = society_today()
-        # Country names are looked up in the language of the staff member who computed the figures.
-        key = f"dashboard:{today.isoformat()}:{get_language()}"
-        figures, computed_at = cached_figures(key, lambda: dashboard_figures(today), refresh=request.method == "POST")
+        figures, computed_at = dashboard_figures_cached(today=society_today(), refresh=request.method == "POST")
         if request.method == "POST":
             return redirect("admin:members_membership_dashboard")
         context = {

@@ -2,7 +2,6 @@
 minutes per choice of filters, drawn as SVG bar charts each followed by its table."""
 
 import datetime
-import hashlib
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -18,8 +17,7 @@ from django_countries import countries
 from members.forms.retention import RetentionFilterForm
 from members.models import IncomeBand, MembershipSource, Order, OrderStatus, Term
 from members.models.memberships import society_today
-from members.selectors.retention import COHORT_YEARS, retention_figures
-from society.cache import cached_figures
+from members.selectors.retention import COHORT_YEARS, retention_figures_cached
 from society.charts import Bar, BarChart, Row
 from society.exports import csv_response
 
@@ -75,9 +73,7 @@ class JoinedFilter(admin.SimpleListFilter):
 
 
 def _figures(form, *, refresh: bool = False):
-    chosen = form.retention_filter()
-    key = "retention:" + hashlib.sha256(repr((chosen, form.today)).encode()).hexdigest()[:32]
-    return cached_figures(key, lambda: retention_figures(chosen, today=form.today), refresh=refresh)
+    return retention_figures_cached(form.retention_filter(), today=form.today, refresh=refresh)
 
 
 def retention_view(request):

@@ -12,6 +12,7 @@ from members.models import IncomeBand, Membership, MembershipSource, Order, Orde
 from members.selectors.retention import RetentionFilter, retention_figures
 from members.services.imports import import_apply, import_read
 from members.services.payments import office_order_create, order_create, order_mark_paid
+from members.tasks import warm_staff_figures
 from tests.factories import (
     CountryBandFactory,
     MembershipFactory,
@@ -407,3 +408,23 @@ def test_imported_members_are_marked_imported():
 def test_junk_at_risk_and_join_year_filters_in_the_changelist_never_fail(admin_client, population, value):
     for name in ("at_risk", "joined"):
         assert admin_client.get(f"/admin/members/membership/?{name}={value}").status_code == 200
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_periodic_job_fills_the_cache_so_staff_never_wait_for_the_default_pages(admin_client, population):
+    warm_staff_figures()
+    for url in (PAGE, "/admin/members/membership/dashboard/"):
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        assert not any("members_term" in query["sql"] for query in captured.captured_queries), url
+
+
+@time_machine.travel(NOW, tick=False)
+def test_one_cached_dashboard_serves_every_language_with_its_own_country_names(client, population):
+    client.force_login(StaffFactory(is_superuser=True))
+    english = client.get("/admin/members/membership/dashboard/", headers={"accept-language": "en"})
+    assert "Germany" in english.content.decode()
+    client.force_login(StaffFactory(is_superuser=True, language="de"))
+    german = client.get("/admin/members/membership/dashboard/", headers={"accept-language": "de"})
+    assert "Deutschland" in german.content.decode()
+    assert german.context["computed_at"] == english.context["computed_at"]
