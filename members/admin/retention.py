@@ -17,7 +17,7 @@ from django_countries import countries
 from members.forms.retention import RetentionFilterForm
 from members.models import IncomeBand, MembershipSource, Order, OrderStatus, Term
 from members.models.memberships import society_today
-from members.selectors.retention import COHORT_YEARS, retention_figures_cached
+from members.selectors.retention import COHORT_YEARS, FiguresTooSlow, retention_figures_cached
 from society.charts import Bar, BarChart, Row
 from society.exports import csv_response
 
@@ -83,10 +83,13 @@ def retention_view(request):
     context = {**admin.site.each_context(request), "title": _("Retention"), "form": form}
     if not form.is_valid():
         return render(request, "admin/members/retention.html", context, status=400)
+    try:
+        figures, computed_at = _figures(form, refresh=request.method == "POST")
+    except FiguresTooSlow:
+        context["too_slow"] = True
+        return render(request, "admin/members/retention.html", context, status=503)
     if request.method == "POST":
-        _figures(form, refresh=True)
         return redirect(request.get_full_path())
-    figures, computed_at = _figures(form)
     chosen = form.retention_filter()
     query = request.GET.urlencode()
     context.update(
@@ -220,9 +223,13 @@ def retention_csv(request, panel: str):
     if panel not in CSV_PANELS:
         raise Http404
     form = RetentionFilterForm(request.GET, today=society_today())
+    page = reverse("admin:members_membership_retention") + f"?{request.GET.urlencode()}"
     if not form.is_valid():
-        return redirect(reverse("admin:members_membership_retention") + f"?{request.GET.urlencode()}")
-    figures, _computed_at = _figures(form)
+        return redirect(page)
+    try:
+        figures, _computed_at = _figures(form)
+    except FiguresTooSlow:
+        return redirect(page)  # which says so
     header, rows = _csv_tables(figures)[panel]
     return csv_response(header=header, rows=rows, filename=f"retention-{panel}.csv")
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from psycopg2.errors import QueryCanceled
 
 from members.models import OrderStatus
 from members.models.memberships import society_today
@@ -60,6 +61,10 @@ _TERMS = """
         SELECT x.*, COALESCE(x.next_start <= x."end" + %(grace)s, false) AS renewed FROM x
     )
 """
+
+
+class FiguresTooSlow(Exception):
+    """The figures took longer than RETENTION_STATEMENT_TIMEOUT_MS; nothing was cached."""
 
 
 @dataclass(frozen=True)
@@ -338,7 +343,13 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
         # no JIT compilation (a tenth of a second per statement, for queries that run once).
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL jit = off")
-        return _panels(chosen, params, cohort_params)
+        cursor.execute("SET LOCAL statement_timeout = %s", [int(settings.RETENTION_STATEMENT_TIMEOUT_MS)])
+        try:
+            return _panels(chosen, params, cohort_params)
+        except OperationalError as error:
+            if isinstance(error.__cause__, QueryCanceled):
+                raise FiguresTooSlow from error
+            raise
 
 
 def _panels(chosen: RetentionFilter, params: dict, cohort_params: dict) -> dict:

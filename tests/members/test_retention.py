@@ -428,3 +428,16 @@ def test_one_cached_dashboard_serves_every_language_with_its_own_country_names(c
     german = client.get("/admin/members/membership/dashboard/", headers={"accept-language": "de"})
     assert "Deutschland" in german.content.decode()
     assert german.context["computed_at"] == english.context["computed_at"]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_figures_that_take_too_long_give_a_message_not_an_error_page(admin_client, population, settings):
+    grow(60)  # every statement then takes well over a millisecond
+    settings.RETENTION_STATEMENT_TIMEOUT_MS = 1
+    response = admin_client.get(PAGE + "?country=DE")
+    assert response.status_code == 503
+    assert "These figures took too long to compute just now." in response.content.decode()
+    csv = admin_client.get("/admin/members/membership/retention/renewal.csv?country=DE")
+    assert (csv.status_code, csv["Location"]) == (302, f"{PAGE}?country=DE")
+    settings.RETENTION_STATEMENT_TIMEOUT_MS = 20_000
+    assert admin_client.get(PAGE + "?country=DE").status_code == 200  # nothing was cached meanwhile
