@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from members.models import Order
+from members.selectors.retention import staff_figures_warm
 from members.services.reminders import renewal_reminders_send
 from members.services.renewal_charges import autorenew_charge, autorenew_run
 from members.services.stripe import ReconcileUnavailable, order_reconcile
@@ -10,6 +11,11 @@ from members.services.stripe import ReconcileUnavailable, order_reconcile
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)
 def send_renewal_reminders() -> None:
     renewal_reminders_send()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def warm_staff_figures() -> None:
+    staff_figures_warm()
 
 
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)

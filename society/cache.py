@@ -7,12 +7,15 @@ write. That includes `add()`, which answers True: allauth's rate limiter takes i
 this makes the limiter fail open (see ACCOUNT_RATE_LIMITS in settings for why that is the right way round).
 """
 
+import datetime
 import logging
 import time
 
 import redis
+from django.core.cache import cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +87,21 @@ class FailSoftRedisCache(RedisCache):
 
     def clear(self):
         return self._attempt(super().clear, miss=False)
+
+
+# Staff figures (dashboard, retention) are read many times a day and change slowly: ten minutes old is fresh
+# enough, and the page shows when they were computed, with a button to compute them again.
+STAFF_FIGURES_SECONDS = 10 * 60
+
+
+def cached_figures(key: str, compute, *, refresh: bool = False, timeout: int = STAFF_FIGURES_SECONDS):
+    """`(figures, computed_at)`: from the cache, or computed now and stored. `refresh` computes them again
+    whatever the cache holds. With Redis away every call computes (the cache answers every read as a miss)."""
+    if not refresh:
+        entry = cache.get(key)
+        # Checked here too, not left to Redis's expiry alone, so the age shown on the page never passes the limit.
+        if entry is not None and timezone.now() - entry[1] < datetime.timedelta(seconds=timeout):
+            return entry
+    entry = (compute(), timezone.now())
+    cache.set(key, entry, timeout)
+    return entry

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.db.models import CharField, OuterRef, Subquery
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,7 @@ from members.admin.base import RecordInline, action_form_page, apply_to_each
 from members.admin.imports import import_progress, import_upload
 from members.admin.payments import OrderInline, invoices_mark_paid
 from members.admin.reminders import ReminderDeliveryInline
+from members.admin.retention import AtRiskFilter, JoinedFilter, retention_csv, retention_view
 from members.forms.memberships import CompForm, ReasonForm
 from members.models import (
     CountryBand,
@@ -32,7 +33,7 @@ from members.models import (
 )
 from members.models.memberships import society_today
 from members.selectors import MEMBERSHIP_CSV_HEADER as CSV_HEADER
-from members.selectors import dashboard_figures, membership_export_rows
+from members.selectors import dashboard_figures_cached, membership_export_rows
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin
@@ -155,7 +156,7 @@ class MembershipAdmin(MemberSummaryMixin, BackgroundExportMixin, HistoryAdmin):
         "end_date",
         "last_order_link",
     ]
-    list_filter = [StatusFilter, TypeFilter, BandFilter, CountryFilter, EndsWithinFilter]
+    list_filter = [StatusFilter, TypeFilter, BandFilter, CountryFilter, EndsWithinFilter, AtRiskFilter, JoinedFilter]
     search_fields = ["user__full_name", "user__email", "user__orcid", "orders__number"]
     show_full_result_count = False  # a second COUNT over 100,000 annotated rows buys staff nothing
     list_per_page = 50
@@ -222,17 +223,24 @@ class MembershipAdmin(MemberSummaryMixin, BackgroundExportMixin, HistoryAdmin):
         view = self.admin_site.admin_view
         return [
             path("dashboard/", view(self.dashboard_view), name="members_membership_dashboard"),
+            path("retention/", view(retention_view), name="members_membership_retention"),
+            path("retention/<str:panel>.csv", view(retention_csv), name="members_membership_retention_csv"),
             path("import/", view(import_upload), name="members_membership_import"),
             path("import/<int:pk>/", view(import_progress), name="members_membership_import_progress"),
             *super().get_urls(),
         ]
 
     def dashboard_view(self, request):
+        """The figures come from the cache (ten minutes); POST, the refresh button, computes them again."""
+        figures, computed_at = dashboard_figures_cached(today=society_today(), refresh=request.method == "POST")
+        if request.method == "POST":
+            return redirect("admin:members_membership_dashboard")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Membership dashboard"),
             "reminder_job": heartbeat_status(name=REMINDER_JOB),
-            **dashboard_figures(),
+            "computed_at": computed_at,
+            **figures,
         }
         return render(request, "admin/members/dashboard.html", context)
 

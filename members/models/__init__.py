@@ -1,7 +1,16 @@
 from .accounts import User
 from .autorenew import AutoRenew, AutoRenewSettings, ChargeStatus, RenewalCharge, RenewalNotice
 from .imports import ImportStatus, MemberImport
-from .memberships import CountryBand, IncomeBand, Membership, MembershipStatus, MembershipType, Price, Term
+from .memberships import (
+    CountryBand,
+    IncomeBand,
+    Membership,
+    MembershipSource,
+    MembershipStatus,
+    MembershipType,
+    Price,
+    Term,
+)
 from .payments import (
     CreditNoteCounter,
     Order,
@@ -29,6 +38,7 @@ __all__ = [
     "IncomeBand",
     "MemberImport",
     "Membership",
+    "MembershipSource",
     "MembershipStatus",
     "MembershipType",
     "Order",

@@ -38,6 +38,14 @@ class MembershipStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class MembershipSource(models.TextChoices):
+    """How a membership came to the portal, for the office's "new members by source" figures."""
+
+    ONLINE = "online", _("Joined online")
+    OFFICE = "office", _("Created by the office")
+    IMPORT = "import", _("Imported")
+
+
 # Statuses that open member-only pages (directory, members-only news).
 ACCESS_STATUSES = frozenset({MembershipStatus.ACTIVE, MembershipStatus.EXPIRING, MembershipStatus.GRACE})
 # Statuses in which a member who has had a term may renew: from RENEWAL_WINDOW_DAYS before the end, on.
@@ -215,6 +223,9 @@ class Membership(models.Model):
     current_end = models.DateField(_("current term ends"), null=True, blank=True, editable=False, db_index=True)
     # Derived the same way: a counting term without an end (a lifetime membership) exists.
     lifetime = models.BooleanField(_("lifetime"), default=False, editable=False)
+    source = models.CharField(
+        _("source"), max_length=10, choices=MembershipSource.choices, default=MembershipSource.ONLINE, editable=False
+    )
 
     history = HistoricalRecords(excluded_fields=["current_end", "lifetime"])
 

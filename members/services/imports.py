@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django_countries import countries
 
-from members.models import ImportStatus, MemberImport, Membership, MembershipType, Term, User
+from members.models import ImportStatus, MemberImport, Membership, MembershipSource, MembershipType, Term, User
 from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
 
 logger = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def import_apply(*, rows: list[tuple[int, dict]]) -> dict[str, int]:
             user.set_unusable_password()
             user.save()
             created_users += 1
-        membership, _created = Membership.objects.get_or_create(user=user)
+        membership, _created = Membership.objects.get_or_create(user=user, defaults={"source": MembershipSource.IMPORT})
         # current_end is the latest counting term's end (a trigger keeps it), fresh from get_or_create.
         last_end = membership.current_end
         if last_end is None or last_end < row.end:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import (
     Membership,
+    MembershipSource,
     MembershipType,
     Order,
     OrderNumberCounter,
@@ -61,10 +62,11 @@ def order_number_next(*, year: int) -> str:
     return f"{year}-{counter.last_number:06d}"
 
 
-def _membership_locked(*, user) -> Membership:
+def _membership_locked(*, user, source: str) -> Membership:
     # get_or_create survives a concurrent first order (savepoint, then get) and, unlike an
     # INSERT ... ON CONFLICT, saves through the model so the new membership gets its history row.
-    Membership.objects.get_or_create(user=user)
+    # `source` is only written for a new membership: a renewal never changes how the member came.
+    Membership.objects.get_or_create(user=user, defaults={"source": source})
     return Membership.objects.select_for_update().get(user=user)
 
 
@@ -116,7 +118,7 @@ def order_create(
         raise ValidationError(MSG_PAYMENT_AMOUNT, code="amount")
     elif amount != quote.amount and not price_reason:
         raise ValidationError(MSG_PRICE_REASON, code="price_reason", params={"amount": quote.amount})
-    membership = _membership_locked(user=user)
+    membership = _membership_locked(user=user, source=MembershipSource.OFFICE if office else MembershipSource.ONLINE)
     check_may_order(membership=membership)
     if billing is not None:
         user = user_billing_update(user=user, billing=billing)

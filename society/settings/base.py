@@ -353,6 +353,9 @@ SOCIETY_TAX_IDS = env.list("SOCIETY_TAX_IDS", default=["VAT DE000000000", "Regis
 INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
 RENEWAL_WINDOW_DAYS = env.int("RENEWAL_WINDOW_DAYS", default=90)
 GRACE_DAYS = env.int("GRACE_DAYS", default=30)
+# A Retention page computed while staff wait gives up after this long (a filtered view at 500,000 members on
+# a busy database), with a message, before the web server's own timeout turns it into an error page.
+RETENTION_STATEMENT_TIMEOUT_MS = env.int("RETENTION_STATEMENT_TIMEOUT_MS", default=20_000)
 # How long the personal renew link in a reminder works (it also stops working once used).
 RENEW_LINK_DAYS = env.int("RENEW_LINK_DAYS", default=14)
 

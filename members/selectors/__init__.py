@@ -27,6 +27,7 @@ from members.models import (
     Term,
 )
 from members.models.memberships import ACCESS_STATUSES, society_today
+from society.cache import cached_figures
 
 CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
 
@@ -86,6 +87,17 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         "dues": dues_rows,
         "dues_total": sum(row[1] for row in dues_rows),
     }
+
+
+def dashboard_figures_cached(*, today: datetime.date, refresh: bool = False):
+    """`(figures, computed_at)` from the cache (ten minutes), else computed now. Country names are looked up
+    again for each reader, so one entry serves every language."""
+    figures, computed_at = cached_figures(
+        f"dashboard:{today.isoformat()}", lambda: dashboard_figures(today), refresh=refresh
+    )
+    for row in figures["countries"]:  # "chart" holds the same rows
+        row["name"] = countries.name(row["code"]) or row["code"]
+    return figures, computed_at
 
 
 def _label(choices, value) -> str:

@@ -1,0 +1,136 @@
+"""Time the staff dashboard and the Retention page at 500,000 memberships, uncached and cached.
+
+Usage: python bench/retention.py [memberships] [requests]
+Creates a throwaway database `<DATABASE_URL name>_retention`, migrates it, fills it with INSERT ... SELECT
+from generate_series (members joined over the last six years, each renewing a random number of one-year
+terms), and drops it at the end. Prints p50/p95 over `requests` (default 20) requests through the test
+client, beside the cheapest staff page (the admin index) in the same run.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import _harness
+
+drop_database = _harness.throwaway_database("retention")
+_harness.setup_django()
+
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django_countries import countries  # noqa: E402
+
+from members.country_bands import band_for  # noqa: E402
+from members.models import CountryBand, MembershipType, User  # noqa: E402
+from tests.clients import Client  # noqa: E402
+
+DOMAIN = "bench-retention.example"
+
+
+def populate(total: int) -> None:
+    call_command("migrate", verbosity=0)
+    CountryBand.objects.bulk_create(
+        [CountryBand(country=code, band=band_for(code)) for code, _ in countries], ignore_conflicts=True
+    )
+    full = MembershipType.objects.get_or_create(slug="full", defaults={"name": "Full"})[0]
+    student = MembershipType.objects.get_or_create(slug="student", defaults={"name": "Student"})[0]
+    codes = [code for code, _ in countries][:120]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")
+        cursor.execute(
+            """
+            INSERT INTO members_user (password, is_superuser, email, full_name, preferred_name, country, institution,
+                position, orcid, language, directory_visible, is_staff, is_active, date_joined, billing_address,
+                billing_institution, billing_name, billing_tax_id, last_login)
+            SELECT '!', false, 'm' || n || '@' || %(domain)s, 'Bench Member ' || n, '', (%(codes)s)[1 + n %% %(ncodes)s],
+                '', '', '', 'en', false, false, true, now(), '', '', '', '',
+                CASE WHEN n %% 3 = 0 THEN NULL ELSE now() - (random() * 400 || ' days')::interval END
+            FROM generate_series(1, %(total)s) AS n
+            """,
+            {"domain": DOMAIN, "codes": codes, "ncodes": len(codes), "total": total},
+        )
+        cursor.execute(
+            """
+            INSERT INTO members_membership (user_id, created_at, cancel_reason, lifetime, source)
+            SELECT id, now(), '', false, (ARRAY['online', 'online', 'online', 'office', 'import'])[1 + id %% 5]
+            FROM members_user WHERE email LIKE %(pattern)s
+            """,
+            {"pattern": f"%@{DOMAIN}"},
+        )
+        # Triggers off for the load (they would update the membership once per term); current_end is set below
+        # in one statement, as the triggers would have set it.
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            """
+            INSERT INTO members_term (membership_id, membership_type_id, start, "end", created_at, void_reason)
+            SELECT m.id, CASE WHEN m.id %% 4 = 0 THEN %(student)s ELSE %(full)s END,
+                (m.joined + (k || ' years')::interval)::date,
+                (m.joined + ((k + 1) || ' years')::interval - interval '1 day')::date,
+                m.joined + (k || ' years')::interval, ''
+            FROM (
+                SELECT id, joined, 1 + floor(random() * (1 + (current_date - joined) / 365))::int AS terms
+                FROM (SELECT id, current_date - (random() * 6 * 365)::int AS joined FROM members_membership) j
+            ) m, generate_series(0, m.terms - 1) AS k
+            """,
+            {"student": student.pk, "full": full.pk},
+        )
+        cursor.execute(
+            """
+            UPDATE members_membership m SET current_end = t.last_end
+            FROM (SELECT membership_id, MAX("end") AS last_end FROM members_term GROUP BY membership_id) t
+            WHERE t.membership_id = m.id
+            """
+        )
+        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("ANALYZE")
+        cursor.execute("SELECT COUNT(*) FROM members_term")
+        terms = cursor.fetchone()[0]
+    print(f"{total} memberships, {terms} terms generated in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def figures(timings: list[float]) -> str:
+    timings = sorted(timings)
+    p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+    return f"p50 {statistics.median(timings) * 1000:>7.0f} ms   p95 {p95 * 1000:>7.0f} ms"
+
+
+def main():
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 500_000
+    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    try:
+        populate(total)
+        staff = User.objects.create_superuser(
+            email=f"staff@{DOMAIN}", password=None, full_name="Bench Staff", country="DE"
+        )
+        TOTP.activate(staff, generate_totp_secret())
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(staff)
+
+        def timed(method, url):
+            started = time.perf_counter()
+            response = getattr(client, method)(url)
+            assert response.status_code in (200, 302), (url, response.status_code)
+            return time.perf_counter() - started
+
+        client.get("/admin/")  # warm up
+        print(f"{'admin index (cheapest staff page)':<46}{figures([timed('get', '/admin/') for _ in range(requests)])}")
+        for name, url in [
+            ("dashboard", "/admin/members/membership/dashboard/"),
+            ("retention", "/admin/members/membership/retention/"),
+            ("retention, band=high", "/admin/members/membership/retention/?band=high"),
+        ]:
+            # The refresh button's POST computes the figures afresh; with the GET that shows them, the uncached cost.
+            uncached = [timed("post", url) + timed("get", url) for _ in range(3)]
+            cached = [timed("get", url) for _ in range(requests)]
+            print(f"{name + ', uncached':<46}{figures(uncached)}")
+            print(f"{name + ', cached':<46}{figures(cached)}")
+    finally:
+        if not os.environ.get("BENCH_KEEP_DATABASE"):  # kept to EXPLAIN the queries afterwards
+            drop_database()
+
+
+if __name__ == "__main__":
+    main()
