@@ -1,5 +1,5 @@
 from .jobs import JobHeartbeat
-from .mail import OutgoingEmail, OutgoingEmailStatus
+from .mail import OutgoingEmail, OutgoingEmailStatus, SuppressedAddress
 from .news import ArticleStatus, Audience, NewsArticle, Topic
 from .pages import Page
 
@@ -11,5 +11,6 @@ __all__ = [
     "OutgoingEmail",
     "OutgoingEmailStatus",
     "Page",
+    "SuppressedAddress",
     "Topic",
 ]

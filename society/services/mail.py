@@ -22,14 +22,16 @@ from datetime import timedelta
 from functools import partial
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError as BrokerError
 
-from society.models import OutgoingEmail, OutgoingEmailStatus
+from society.models import OutgoingEmail, OutgoingEmailStatus, SuppressedAddress
 from society.models.mail import LEASE
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ SWEEP_BATCH = 5000
 # The send task (society/tasks.py), published by name: the task calls this module, so this module
 # does not import the task.
 SEND_TASK = "society.tasks.send_outgoing_email"
+# The batch task: up to settings.OUTBOX_BATCH_SIZE rows over one SMTP connection.
+SEND_BATCH_TASK = "society.tasks.send_outgoing_emails"
 # Tries of one short write (claim or result) when the database connection drops: about 3 s of waits
 # in all, enough for a terminated connection or a failover, far inside the lease.
 WRITE_TRIES = 5
@@ -55,19 +59,21 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 def outbox_publish(email_ids: Iterable[int]) -> bool:
-    """Queue a send task per id on one broker connection. Never raises for a broker outage: the rows
-    are safe in Postgres and the sweeper queues them again, so the change that caused them stands."""
+    """Queue one batch send task per OUTBOX_BATCH_SIZE ids, on one broker connection. Never raises for a
+    broker outage: the rows are safe in Postgres and the sweeper queues them again, so the change that
+    caused them stands."""
     email_ids = list(email_ids)
     if not email_ids:
         return True
-    published = 0
+    published, size = 0, max(1, settings.OUTBOX_BATCH_SIZE)
     try:
         # Bounded by CELERY_TASK_PUBLISH_RETRY_POLICY and the broker's socket timeouts (settings): one
         # quick retry, never a retry loop inside a web request.
         with current_app.producer_or_acquire() as producer:
-            for email_id in email_ids:
-                current_app.send_task(SEND_TASK, args=[email_id], producer=producer)
-                published += 1
+            for start in range(0, len(email_ids), size):
+                batch = email_ids[start : start + size]
+                current_app.send_task(SEND_BATCH_TASK, args=[batch], producer=producer)
+                published += len(batch)
     except (BrokerError, OSError) as exc:
         unpublished = email_ids[published:]
         logger.warning("Broker unreachable, %d email(s) left for the sweeper: %s", len(unpublished), exc)
@@ -216,22 +222,77 @@ def _write_with_reconnect(write: Callable[[], object]) -> object:
         return write()
 
 
-def _claim(*, email_id: int, claim: str) -> OutgoingEmail | None:
-    email = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-    if email is None:
-        return None
-    if email.status == OutgoingEmailStatus.SENDING and email.claimed_by == claim:
-        return email  # our own claim, committed although the reply to COMMIT was lost
+# Non-transactional kinds a member may opt out of, by kind: apps register a function of a list of
+# claimed rows returning the ids whose recipient declined. Asked at send time, not only when the rows
+# were written, so an opt-out stops the very next message; society never imports the apps that register.
+OPT_OUT_CHECKS: dict[str, Callable[[list[OutgoingEmail]], set[int]]] = {}
+
+
+def opt_out_check_register(*, kinds: Iterable[str], check: Callable[[list[OutgoingEmail]], set[int]]) -> None:
+    for kind in kinds:
+        OPT_OUT_CHECKS[kind] = check
+
+
+def _unwanted(emails: list[OutgoingEmail]) -> dict[int, OutgoingEmailStatus]:
+    """Which of these rows must not go out, and why: suppressed address or opted-out recipient. Only
+    non-transactional kinds are ever skipped. A fixed number of queries, whatever the batch size."""
+    optional = [email for email in emails if email.kind in settings.NON_TRANSACTIONAL_EMAIL_KINDS]
+    if not optional:
+        return {}
+    skipped = {}
+    by_kind: dict[str, list[OutgoingEmail]] = {}
+    for email in optional:
+        by_kind.setdefault(email.kind, []).append(email)
+    for kind, rows in by_kind.items():
+        check = OPT_OUT_CHECKS.get(kind)
+        if check is not None:
+            skipped.update(dict.fromkeys(check(rows), OutgoingEmailStatus.OPTED_OUT))
+    suppressed = set(
+        SuppressedAddress.objects.matching(email.to for email in optional).values_list("address", flat=True)
+    )
+    for email in optional:
+        if email.to.strip().lower() in suppressed:
+            skipped.setdefault(email.pk, OutgoingEmailStatus.SUPPRESSED)
+    return skipped
+
+
+def _claim(*, email_ids: list[int], claim: str) -> tuple[list[OutgoingEmail], dict[int, OutgoingEmailStatus]]:
+    """Claim the sendable rows among `email_ids` (status `sending`, a lease) and settle at once the ones
+    that must not go out (returned with their new status). Rows another worker holds are skipped, not
+    waited for."""
     now = timezone.now()
-    if email.status != OutgoingEmailStatus.QUEUED or (email.next_attempt_at and email.next_attempt_at > now):
-        return None
-    email.status = OutgoingEmailStatus.SENDING
-    email.attempts += 1
-    email.claimed_by = claim
-    email.lease_expires_at = now + LEASE
-    email.queued_at = None  # the task is running: no task is in flight any more
-    email.save(update_fields=["status", "attempts", "claimed_by", "lease_expires_at", "queued_at"])
-    return email
+    rows = list(
+        OutgoingEmail.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=email_ids)
+        .filter(
+            Q(status=OutgoingEmailStatus.QUEUED, next_attempt_at__isnull=True)
+            | Q(status=OutgoingEmailStatus.QUEUED, next_attempt_at__lte=now)
+            # our own claim, committed although the reply to COMMIT was lost
+            | Q(status=OutgoingEmailStatus.SENDING, claimed_by=claim)
+        )
+        .order_by("pk")
+    )
+    fresh = [email for email in rows if email.status == OutgoingEmailStatus.QUEUED]
+    skipped = _unwanted(fresh)
+    for status in set(skipped.values()):
+        OutgoingEmail.objects.filter(pk__in=[pk for pk, why in skipped.items() if why == status]).update(
+            status=status, queued_at=None, next_attempt_at=None
+        )
+    to_send = [email.pk for email in fresh if email.pk not in skipped]
+    OutgoingEmail.objects.filter(pk__in=to_send).update(
+        status=OutgoingEmailStatus.SENDING,
+        attempts=F("attempts") + 1,
+        claimed_by=claim,
+        lease_expires_at=now + LEASE,
+        queued_at=None,  # the task is running: no task is in flight any more
+    )
+    for email in fresh:
+        if email.pk in skipped:
+            email.status = skipped[email.pk]
+        else:
+            email.status, email.attempts, email.claimed_by = OutgoingEmailStatus.SENDING, email.attempts + 1, claim
+            email.lease_expires_at, email.queued_at = now + LEASE, None
+    return [email for email in rows if email.status == OutgoingEmailStatus.SENDING], skipped
 
 
 def _record_sent(*, email_id: int) -> int:
@@ -248,6 +309,10 @@ def _record_sent(*, email_id: int) -> int:
     )
 
 
+def _refused_permanently_at_rcpt(exc: Exception) -> bool:
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and _is_permanent(exc)
+
+
 def _record_failure(*, email: OutgoingEmail, claim: str, exc: Exception) -> OutgoingEmailStatus | None:
     last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if _is_permanent(exc) or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
@@ -260,25 +325,77 @@ def _record_failure(*, email: OutgoingEmail, claim: str, exc: Exception) -> Outg
     updated = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmailStatus.SENDING, claimed_by=claim).update(
         status=status, next_attempt_at=next_attempt_at, last_error=last_error, lease_expires_at=None
     )
+    if updated and _refused_permanently_at_rcpt(exc):
+        SuppressedAddress.objects.get_or_create(
+            address=email.to.strip().lower(), defaults={"reason": last_error, "email_id": email.pk}
+        )
     return status if updated else None
 
 
-def outgoing_email_send(*, email_id: int) -> OutgoingEmailStatus | None:
-    """Send one queued email, at most once. Returns the new status, or None when there was nothing
-    to do (already sent, failed or being sent by another worker, not due yet, deleted).
+def _release(*, email_ids: list[int], claim: str) -> int:
+    """Give back rows claimed but never tried (the task ran out of time): queued again for the sweeper,
+    the claim's attempt not counted."""
+    return OutgoingEmail.objects.filter(pk__in=email_ids, status=OutgoingEmailStatus.SENDING, claimed_by=claim).update(
+        status=OutgoingEmailStatus.QUEUED, attempts=F("attempts") - 1, lease_expires_at=None, queued_at=None
+    )
 
-    No transaction is open during the SMTP conversation: the claim (status `sending` with a lease) is
-    what keeps a second worker away, not a row lock."""
-    claim = f"{WORKER_NAME}:{uuid.uuid4().hex[:8]}"
-    email = _write_with_reconnect(partial(_claim, email_id=email_id, claim=claim))
-    if email is None:
-        return None
+
+# Errors after which the SMTP session is still usable: smtplib sent RSET, the next message may follow.
+SESSION_SURVIVES = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def _close_quietly(smtp) -> None:
     try:
-        _build_message(email).send(fail_silently=False)
-    except Exception as exc:
-        return _write_with_reconnect(partial(_record_failure, email=email, claim=claim, exc=exc))
-    _write_with_reconnect(partial(_record_sent, email_id=email.pk))
-    return OutgoingEmailStatus.SENT
+        smtp.close()
+    except Exception as exc:  # a dropped connection cannot even say goodbye; the next one is fresh
+        logger.info("Closing the SMTP connection failed: %s", exc)
+
+
+def outgoing_emails_send(*, email_ids: Iterable[int]) -> dict[int, OutgoingEmailStatus | None]:
+    """Send a batch of queued emails over one SMTP connection, each at most once. Returns the new status
+    per row acted on (rows already sent, failed, claimed elsewhere or not due are left out).
+
+    The batch is claimed in one short transaction; no transaction is open during the SMTP conversation;
+    each row's result is recorded as soon as the server answers for it, so a worker that dies mid-batch
+    leaves only the row in flight unrecorded (see the module docstring). A dropped connection fails the
+    row in flight (retried later, like any transient failure) and the next row opens a new one."""
+    claim = f"{WORKER_NAME}:{uuid.uuid4().hex[:8]}"
+    emails, skipped = _write_with_reconnect(partial(_claim, email_ids=list(email_ids), claim=claim))
+    results: dict[int, OutgoingEmailStatus | None] = dict(skipped)
+    smtp = None
+    pending = [email.pk for email in emails]
+    try:
+        for email in emails:
+            pending.remove(email.pk)
+            try:
+                message = _build_message(email)
+                if smtp is None:
+                    smtp = get_connection(fail_silently=False)
+                    smtp.open()
+                message.connection = smtp
+                message.send(fail_silently=False)
+            except Exception as exc:
+                results[email.pk] = _write_with_reconnect(partial(_record_failure, email=email, claim=claim, exc=exc))
+                if isinstance(exc, SoftTimeLimitExceeded):
+                    break
+                if smtp is not None and not isinstance(exc, SESSION_SURVIVES):
+                    _close_quietly(smtp)
+                    smtp = None
+                continue
+            _write_with_reconnect(partial(_record_sent, email_id=email.pk))
+            results[email.pk] = OutgoingEmailStatus.SENT
+    finally:
+        if smtp is not None:
+            _close_quietly(smtp)
+        if pending:
+            _write_with_reconnect(partial(_release, email_ids=pending, claim=claim))
+    return results
+
+
+def outgoing_email_send(*, email_id: int) -> OutgoingEmailStatus | None:
+    """Send one queued email, at most once: a batch of one. Returns the new status, or None when there
+    was nothing to do (already sent, failed or being sent by another worker, not due yet, deleted)."""
+    return outgoing_emails_send(email_ids=[email_id]).get(email_id)
 
 
 def outbox_requeue_due(*, now=None, limit: int = SWEEP_BATCH) -> int:

@@ -374,4 +374,12 @@ REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
 OUTBOX_MAX_ATTEMPTS = 6
 # First retry wait; each later one is five times longer (about a day over six tries).
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=120)
+# Emails one send task delivers over one SMTP connection. Opening a connection (TCP, EHLO, STARTTLS,
+# AUTH) costs more than a message; the whole batch must still fit the task's time limit (society/tasks.py).
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+# Kinds of email a member may decline and a suppressed address never gets; every other kind (receipts,
+# security, renewal reminders) is transactional and always tried.
+NON_TRANSACTIONAL_EMAIL_KINDS = ["announcement", "guideline_alert"]
+# How fast announcements go out, as "<count>/m" or "<count>/h": the mail provider's sending limit.
+ANNOUNCEMENT_RATE = env.str("ANNOUNCEMENT_RATE", default="600/m")
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
