@@ -45,6 +45,7 @@ PROFILE_FIELDS = (
     "orcid",
     "language",
     "directory_visible",
+    "wants_announcements",
     "billing_name",
     "billing_address",
     "billing_institution",

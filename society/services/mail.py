@@ -36,7 +36,7 @@ from society.models.mail import LEASE
 
 logger = logging.getLogger(__name__)
 
-# Largest batch the sweeper queues in one run; the rest waits five minutes for the next run.
+# Largest batch the sweeper queues in one run; the rest waits for the next run (every minute).
 SWEEP_BATCH = 5000
 # The send task (society/tasks.py), published by name: the task calls this module, so this module
 # does not import the task.

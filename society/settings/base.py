@@ -278,7 +278,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TIMEZONE = TIME_ZONE
 # Beat must run as exactly one process (Procfile, docker-compose.yml): two would queue every job twice.
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Every minute: announcements go out in waves at ANNOUNCEMENT_RATE, each wave handed to the workers
+    # by the sweep after its rows fall due.
+    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 60},
+    "queue-due-announcements": {"task": "members.tasks.queue_due_announcements", "schedule": 60},
     # Hourly, not daily: a run missed by a deploy or an outage is caught up within the hour.
     "send-renewal-reminders": {"task": "members.tasks.send_renewal_reminders", "schedule": 60 * 60},
     # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
