@@ -339,7 +339,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "members": ("*",),
         # The outbox and job heartbeats are shared infrastructure in the society app; staff re-send failed
         # emails and see when the reminder job last ran.
-        "society": ("outgoingemail", "jobheartbeat"),
+        "society": ("outgoingemail", "jobheartbeat", "suppressedaddress"),
         "account": ("emailaddress",),
         "socialaccount": ("socialaccount",),
     },

@@ -129,8 +129,31 @@ def email_enqueue(
         # caller's transaction usable.
         email, created = OutgoingEmail.objects.get_or_create(idempotency_key=key, defaults=fields)
     if created:
-        transaction.on_commit(lambda: outbox_publish([email.pk]))
+        _publish_on_commit(email.pk)
     return email
+
+
+class _PendingPublish:
+    """The ids written in one transaction, published together after it commits (in batches of
+    OUTBOX_BATCH_SIZE), rather than one task, and one SMTP connection, per email."""
+
+    def __init__(self):
+        self.email_ids: list[int] = []
+
+    def __call__(self):
+        outbox_publish(self.email_ids)
+
+
+def _publish_on_commit(email_id: int) -> None:
+    # Join the callback this transaction already registered, if any. An id whose savepoint is rolled back
+    # may still be published: its task then finds no row and does nothing.
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _PendingPublish):
+            callback.email_ids.append(email_id)
+            return
+    pending = _PendingPublish()
+    pending.email_ids.append(email_id)
+    transaction.on_commit(pending)
 
 
 def email_enqueue_template(
