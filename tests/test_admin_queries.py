@@ -20,6 +20,7 @@ from django_countries import countries
 
 from guidelines.models import Edition
 from members.models import (
+    Announcement,
     AutoRenew,
     AutoRenewSettings,
     CountryBand,
@@ -34,7 +35,7 @@ from members.models import (
     StripeEvent,
     Term,
 )
-from society.models import JobHeartbeat, OutgoingEmail
+from society.models import JobHeartbeat, OutgoingEmail, SuppressedAddress
 from tests.factories import (
     PRICES,
     MembershipTypeFactory,
@@ -173,6 +174,16 @@ def heartbeat() -> JobHeartbeat:
     return JobHeartbeat.objects.create(name=f"job-{next(serial)}", last_run_at=timezone.now(), last_result={"ok": 1})
 
 
+def announcement(types: int = 1) -> Announcement:
+    row = Announcement.objects.create(subject="News", body="Dear members", created_by=UserFactory(), bands=["high"])
+    row.membership_types.set([MembershipTypeFactory(name=f"Type {next(serial)}") for _ in range(types)])
+    return row
+
+
+def suppressed() -> SuppressedAddress:
+    return SuppressedAddress.objects.create(address=f"gone{next(serial)}@lab.example", reason="550 user unknown")
+
+
 # One row of the changelist (`row()`), and one object for the change page with `related` rows under it.
 PAGES = {
     "members.User": (UserFactory, user_in_groups),
@@ -198,6 +209,8 @@ PAGES = {
     "guidelines.Edition": (lambda: draft_edition(1), draft_edition),
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
     "society.OutgoingEmail": (email, lambda related: email()),
+    "society.SuppressedAddress": (suppressed, lambda related: suppressed()),
+    "members.Announcement": (announcement, announcement),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),
     "society.NewsArticle": (lambda: article_with_topics(1), article_with_topics),
     "society.Page": (PageFactory, lambda related: PageFactory()),

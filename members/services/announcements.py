@@ -291,7 +291,8 @@ def announcement_queue(*, announcement_id: int) -> int:
             )
         )  # fmt: skip
         templates: dict[str, tuple[str, str]] = {}
-        last_user, position, written = 0, 0, 0
+        last_user, position = 0, 0
+        before = OutgoingEmail.objects.filter(related_key=announcement.related_key).count()
         while batch := list(members.filter(user_id__gt=last_user)[:QUEUE_BATCH]):
             last_user = batch[-1][0]
             suppressed = set(
@@ -329,7 +330,8 @@ def announcement_queue(*, announcement_id: int) -> int:
                     )
                 )
             # A row already written by an earlier run (same key) is left as it is.
-            written += len(OutgoingEmail.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True))
+            OutgoingEmail.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        written = OutgoingEmail.objects.filter(related_key=announcement.related_key).count() - before
         announcement.status, announcement.queued_at = AnnouncementStatus.QUEUED, now
         announcement.save(update_fields=["status", "queued_at"])
         # The first wave is due now: hand it to the workers at once rather than at the next sweep.
