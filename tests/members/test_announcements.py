@@ -257,14 +257,17 @@ def test_the_one_click_post_unsubscribes_without_session_or_csrf_token():
         signing.dumps({"u": 1}, key="not-the-secret-key-but-long-enough-0123456789", salt=service.UNSUBSCRIBE_SALT),
         "tampered",
         "\x00",
+        "unsigned",
     ],
-    ids=["forged", "other-salt", "other-key", "tampered", "nul"],
+    ids=["forged", "other-salt", "other-key", "tampered", "nul", "unsigned"],
 )
 def test_a_forged_tampered_or_missing_signature_changes_nothing(token):
     user = member(email="ana@lab.example")
+    good = service.unsubscribe_token(user_id=user.pk)
     if token == "tampered":
-        good = service.unsubscribe_token(user_id=user.pk)
         token = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    elif token == "unsigned":
+        token = good.split(":")[0]  # the payload alone, its signature missing
     client = Client(enforce_csrf_checks=True)
     path = reverse("members:announcements-unsubscribe", kwargs={"token": "x"}).replace("/x/", f"/{token}/")
     assert client.post(path, {"List-Unsubscribe": "One-Click"}).status_code in (400, 404)
@@ -408,3 +411,19 @@ def test_a_worker_killed_mid_send_and_restarted_sends_each_member_once_and_never
         "opted_out": 2,
     }
     assert {declined.email, gone.email, late.email}.isdisjoint(smtp_server.handler.recipients())
+
+
+@pytest.mark.django_db
+def test_the_send_page_needs_staff_with_a_second_factor(member):
+    row = announcement()
+    url = reverse("admin:members_announcement_send", args=[row.pk])
+    staff_without_code = Client()
+    staff_without_code.force_login(StaffFactory(is_superuser=True), mfa=False)
+    assert staff_without_code.get(url).url.startswith(reverse("mfa_reauthenticate"))
+    assert staff_without_code.post(url, {"action": "now"}).status_code == 302
+    a_member = Client()
+    a_member.force_login(member)
+    assert a_member.post(url, {"action": "now"}).url.startswith(reverse("admin:login"))
+    row.refresh_from_db()
+    assert row.status == AnnouncementStatus.DRAFT
+    assert not OutgoingEmail.objects.exists()
