@@ -265,7 +265,9 @@ def outgoing_emails_send(*, email_ids: Iterable[int]) -> dict[int, OutgoingEmail
     claim = f"{WORKER_NAME}:{uuid.uuid4().hex[:8]}"
     emails, skipped = _write_with_reconnect(partial(_claim, email_ids=list(email_ids), claim=claim))
     results: dict[int, OutgoingEmailStatus | None] = dict(skipped)
-    smtp = None
+    if not emails:
+        return results
+    smtp, unreachable = None, None
     _durable_commits(False)
     pending = [email.pk for email in emails]
     try:
@@ -273,9 +275,17 @@ def outgoing_emails_send(*, email_ids: Iterable[int]) -> dict[int, OutgoingEmail
             pending.remove(email.pk)
             try:
                 message = _build_message(email)
+                if unreachable is not None:
+                    # The server could not be reached for this batch: the rest fail the same way at once,
+                    # rather than each waiting out its own connection timeout.
+                    raise unreachable
                 if smtp is None:
-                    smtp = get_connection(fail_silently=False)
-                    smtp.open()
+                    try:
+                        smtp = get_connection(fail_silently=False)
+                        smtp.open()
+                    except Exception as exc:
+                        smtp, unreachable = None, exc
+                        raise
                 message.connection = smtp
                 message.send(fail_silently=False)
             except Exception as exc:

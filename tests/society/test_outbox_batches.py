@@ -104,3 +104,16 @@ def test_staff_see_and_clear_suppressed_addresses_in_admin(superuser_client):
     delete = reverse("admin:society_suppressedaddress_delete", args=[entry.pk])
     assert superuser_client.post(delete, {"post": "yes"}).status_code == 302
     assert not SuppressedAddress.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unreachable_server_fails_the_whole_batch_once_each_for_a_later_retry(smtp_server):
+    smtp_server.stop()
+    emails = [enqueue(n) for n in range(5)]
+
+    assert outgoing_emails_send(email_ids=[email.pk for email in emails]) == {email.pk: QUEUED for email in emails}
+
+    rows = OutgoingEmail.objects.filter(pk__in=[email.pk for email in emails])
+    assert set(rows.values_list("attempts", flat=True)) == {1}
+    assert all(row.next_attempt_at and "Connection" in row.last_error for row in rows)
+    assert not SuppressedAddress.objects.exists()
