@@ -135,13 +135,19 @@ def seed_members(members: int):
     )
     Membership.objects.bulk_create([Membership(user=user) for user in users], batch_size=5000)
     today = dt.date.today()
+    table = Term._meta.db_table
     with connection.cursor() as cursor:
-        # One statement on the server: a Term per membership (its trigger sets current_end row by row).
+        # A Term per membership in one statement, with the term trigger off (the bench database is thrown
+        # away): it updates the membership row by row, over ten minutes for 100,000 terms here. One UPDATE
+        # then lets the membership's own trigger derive current_end from the terms.
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(
-            f'INSERT INTO {Term._meta.db_table} (membership_id, membership_type_id, start, "end", created_at,'
-            " void_reason) SELECT id, %s, %s, %s, now(), '' FROM members_membership",
+            f'INSERT INTO {table} (membership_id, membership_type_id, start, "end", created_at, void_reason)'
+            " SELECT id, %s, %s, %s, now(), '' FROM members_membership",
             [full.pk, today, today + dt.timedelta(days=364)],
         )
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        cursor.execute("UPDATE members_membership SET cancelled_at = cancelled_at")
         cursor.execute("ANALYZE")
 
 
