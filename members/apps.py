@@ -32,6 +32,10 @@ class MembersConfig(AppConfig):
         from society.services.mail import attachment_maker_register
 
         attachment_maker_register(kinds=EMAILS_WITH_DOCUMENT, maker=email_attachment)
+        from members.services.announcements import KIND, announcement_opt_outs
+        from society.services.mail import opt_out_check_register
+
+        opt_out_check_register(kinds=[KIND], check=announcement_opt_outs)
         # Groups get the permissions of every model that exists, including models other apps add later.
         post_migrate.connect(_sync_staff_groups, dispatch_uid="members_groups_sync")
         # The services call Stripe through members.services.stripe_api.client(), which reads STRIPE_API_BASE on

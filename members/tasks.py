@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from members.models import Order
 from members.selectors.retention import staff_figures_warm
+from members.services import announcements
 from members.services.reminders import renewal_reminders_send
 from members.services.renewal_charges import autorenew_charge, autorenew_run
 from members.services.stripe import ReconcileUnavailable, order_reconcile
@@ -49,3 +50,17 @@ def reconcile_card_order(order_id: int) -> None:
     order = Order.objects.filter(pk=order_id).first()
     if order is not None:
         order_reconcile(order=order)
+
+
+# The announcement row is locked and its status checked before anything is written, and every outbox
+# row has a unique key per member: a redelivered or doubled task writes nothing twice.
+@shared_task(
+    name="members.tasks.queue_announcement", ignore_result=True, acks_late=True, soft_time_limit=600, time_limit=900
+)
+def queue_announcement(announcement_id: int) -> None:
+    announcements.announcement_queue(announcement_id=announcement_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
+def queue_due_announcements() -> None:
+    announcements.announcements_queue_due()

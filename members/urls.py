@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.views import accounts, autorenew, memberships, payments, renew_links
+from members.views import accounts, announcements, autorenew, memberships, payments, renew_links
 
 app_name = "members"
 
@@ -22,4 +22,9 @@ urlpatterns = [
     path("profile/export/", accounts.ProfileExportView.as_view(), name="profile-export"),
     path("profile/delete/", accounts.ProfileDeleteView.as_view(), name="profile-delete"),
     path("directory/", accounts.DirectoryView.as_view(), name="directory"),
+    path(
+        "announcements/unsubscribe/<str:token>/",
+        announcements.AnnouncementsUnsubscribeView.as_view(),
+        name="announcements-unsubscribe",
+    ),
 ]

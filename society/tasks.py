@@ -1,7 +1,13 @@
 from celery import shared_task
 
 from society.services.exports import EXPORT_TASK, EXPORT_TIME_LIMIT, export_run, exports_purge
-from society.services.mail import SEND_TASK, outbox_requeue_due, outgoing_email_send
+from society.services.mail import (
+    SEND_BATCH_TASK,
+    SEND_TASK,
+    outbox_requeue_due,
+    outgoing_email_send,
+    outgoing_emails_send,
+)
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-send leaves the message in Redis to be
@@ -15,6 +21,20 @@ from society.services.mail import SEND_TASK, outbox_requeue_due, outgoing_email_
 )
 def send_outgoing_email(email_id: int) -> None:
     outgoing_email_send(email_id=email_id)
+
+
+# The same guarantees for a batch sent over one SMTP connection (settings.OUTBOX_BATCH_SIZE rows). At
+# the soft limit the service fails the row in flight and gives the untried rows back to the sweeper.
+@shared_task(
+    name=SEND_BATCH_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=90,
+    time_limit=120,
+)
+def send_outgoing_emails(email_ids: list[int]) -> None:
+    outgoing_emails_send(email_ids=email_ids)
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)

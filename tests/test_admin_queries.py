@@ -20,6 +20,7 @@ from django_countries import countries
 
 from guidelines.models import AlertSubscription, Edition, WebhookDelivery, WebhookEndpoint
 from members.models import (
+    Announcement,
     AutoRenew,
     AutoRenewSettings,
     CountryBand,
@@ -34,7 +35,7 @@ from members.models import (
     StripeEvent,
     Term,
 )
-from society.models import Export, ExportStatus, JobHeartbeat, OutgoingEmail
+from society.models import Export, ExportStatus, JobHeartbeat, OutgoingEmail, SuppressedAddress
 from tests.factories import (
     PRICES,
     MembershipTypeFactory,
@@ -214,6 +215,16 @@ def export() -> Export:
     )
 
 
+def announcement(types: int = 1) -> Announcement:
+    row = Announcement.objects.create(subject="News", body="Dear members", created_by=UserFactory(), bands=["high"])
+    row.membership_types.set([MembershipTypeFactory(name=f"Type {next(serial)}") for _ in range(types)])
+    return row
+
+
+def suppressed() -> SuppressedAddress:
+    return SuppressedAddress.objects.create(address=f"gone{next(serial)}@lab.example", reason="550 user unknown")
+
+
 # One row of the changelist (`row()`), and one object for the change page with `related` rows under it.
 PAGES = {
     "members.User": (UserFactory, user_in_groups),
@@ -243,6 +254,8 @@ PAGES = {
     "society.JobHeartbeat": (heartbeat, lambda related: heartbeat()),
     "society.Export": (export, lambda related: export()),
     "society.OutgoingEmail": (email, lambda related: email()),
+    "society.SuppressedAddress": (suppressed, lambda related: suppressed()),
+    "members.Announcement": (announcement, announcement),
     "society.Topic": (TopicFactory, lambda related: TopicFactory()),
     "society.NewsArticle": (lambda: article_with_topics(1), article_with_topics),
     "society.Page": (PageFactory, lambda related: PageFactory()),

@@ -59,6 +59,9 @@ class RecordingHandler:
         # Keep the message before the stall, as a server that has queued it but not yet replied: the
         # copy survives even if the sender dies during the stall (which cancels this handler).
         self.hold_after_accepting = False
+        self.hold_from = 0  # stall only once this many messages were kept (a worker mid-batch)
+        self.connections = 0  # SMTP sessions opened (counted at EHLO/HELO)
+        self.drop_at_message = None  # close the connection at MAIL FROM once this many were kept, once
 
     def answer_451(self, times: int):
         self.transient_failures = times
@@ -67,6 +70,28 @@ class RecordingHandler:
         self.hold = (threading.Event(), threading.Event())
         return self.hold
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self.lock:
+            self.connections += 1
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        session.host_name = hostname
+        with self.lock:
+            self.connections += 1
+        return f"250 {server.hostname}"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.drop_at_message is not None and self.count() >= self.drop_at_message:
+            self.drop_at_message = None
+            # Gone before answering: the client sees the connection drop, nothing was accepted.
+            server.transport.close()
+            return "421 4.4.2 Closing connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.reject_recipients:
             return "550 5.1.1 Recipient address rejected: user unknown"
@@ -74,7 +99,7 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.hold:
+        if self.hold and self.count() >= self.hold_from:
             arrived, release = self.hold
             self.hold = None
             if self.hold_after_accepting:

@@ -1,2 +1,2 @@
 # Each module registers its models with the admin site on import.
-from members.admin import accounts, autorenew, imports, memberships, payments, reminders  # noqa: F401
+from members.admin import accounts, announcements, autorenew, imports, memberships, payments, reminders  # noqa: F401

@@ -1,4 +1,5 @@
 from .accounts import User
+from .announcements import Announcement, AnnouncementStatus
 from .autorenew import AutoRenew, AutoRenewSettings, ChargeStatus, RenewalCharge, RenewalNotice
 from .imports import ImportStatus, MemberImport
 from .memberships import (
@@ -27,6 +28,8 @@ from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from .renew_links import RenewLink
 
 __all__ = [
+    "Announcement",
+    "AnnouncementStatus",
     "AutoRenew",
     "AutoRenewSettings",
     "ChargeStatus",

@@ -123,6 +123,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False,
         help_text=_("Other members can see your name, institution, country and ORCID iD."),
     )
+    # Announcements only: receipts, security and renewal emails are not optional (settings.
+    # NON_TRANSACTIONAL_EMAIL_KINDS). Checked again when each email is sent, so an opt-out stops the next one.
+    wants_announcements = models.BooleanField(
+        _("email me the society's announcements"),
+        default=True,
+        help_text=_("Receipts, security and renewal emails are always sent."),
+    )
     profile_updated_at = models.DateTimeField(_("profile last updated"), null=True, blank=True)
     # Set when the member asked for erasure: the row stays (memberships and orders point to it), anonymised.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)

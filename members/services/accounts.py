@@ -47,6 +47,7 @@ PROFILE_FIELDS = (
     "orcid",
     "language",
     "directory_visible",
+    "wants_announcements",
     "billing_name",
     "billing_address",
     "billing_institution",
@@ -341,7 +342,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "members": ("*",),
         # The outbox and job heartbeats are shared infrastructure in the society app; staff re-send failed
         # emails and see when the reminder job last ran.
-        "society": ("outgoingemail", "jobheartbeat"),
+        "society": ("outgoingemail", "jobheartbeat", "suppressedaddress"),
         "account": ("emailaddress",),
         "socialaccount": ("socialaccount",),
     },

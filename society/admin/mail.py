@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from society.admin.base import BoundedChangeListMixin
-from society.models import OutgoingEmail
+from society.models import OutgoingEmail, SuppressedAddress
 from society.services.mail import outgoing_email_resend
 
 
@@ -67,3 +67,21 @@ class OutgoingEmailAdmin(BoundedChangeListMixin, admin.ModelAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(BoundedChangeListMixin, admin.ModelAdmin):
+    """Addresses that refused permanently. Deleting an entry (after the member fixed their mailbox) lets
+    announcements and alerts reach it again."""
+
+    list_display = ["address", "reason", "created_at"]
+    search_fields = ["address"]
+    date_hierarchy = "created_at"
+    fields = ["address", "reason", "email", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,6 @@
 from .exports import Export, ExportStatus
 from .jobs import JobHeartbeat
-from .mail import OutgoingEmail, OutgoingEmailStatus
+from .mail import OutgoingEmail, OutgoingEmailStatus, SuppressedAddress
 from .news import ArticleStatus, Audience, NewsArticle, Topic
 from .pages import Page
 
@@ -14,5 +14,6 @@ __all__ = [
     "OutgoingEmail",
     "OutgoingEmailStatus",
     "Page",
+    "SuppressedAddress",
     "Topic",
 ]

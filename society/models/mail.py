@@ -7,6 +7,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 # A row queued this long ago without being sent is presumed lost (Redis down, worker killed).
@@ -27,6 +28,10 @@ class OutgoingEmailStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Never sent, by choice rather than by fault: the address refused permanently before (suppression
+    # list), or the member opted out of this kind of email. Only non-transactional kinds end here.
+    SUPPRESSED = "suppressed", _("Suppressed")
+    OPTED_OUT = "opted_out", _("Opted out")
 
 
 class OutgoingEmailQuerySet(models.QuerySet):
@@ -130,3 +135,38 @@ class OutgoingEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.to}"
+
+
+class SuppressedAddressQuerySet(models.QuerySet):
+    def matching(self, addresses):
+        return self.filter(address__in=[address.strip().lower() for address in addresses])
+
+
+class SuppressedAddress(models.Model):
+    """An address that refused an email permanently (5xx on RCPT). Non-transactional mail (settings.
+    NON_TRANSACTIONAL_EMAIL_KINDS) skips it: mailing a dead address again and again costs the society its
+    sending reputation. Receipts and security email still try, as the member may need them."""
+
+    # Stored lower-cased, so the uniqueness holds whatever case a later email spells it in.
+    address = models.EmailField(_("address"), max_length=254, unique=True)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("suppressed since"), auto_now_add=True)
+    email = models.ForeignKey(
+        OutgoingEmail,
+        verbose_name=_("email refused"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = SuppressedAddressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(address=Lower("address")), name="suppressed_address_lower")]
+
+    def __str__(self):
+        return self.address

@@ -1,5 +1,5 @@
-"""The email outbox, for every app: enqueue (in the caller's transaction), send (claim, talk SMTP, record),
-requeue.
+"""The email outbox, for every app: enqueue (in the caller's transaction), send (claim, talk SMTP, record;
+in society/services/mail_delivery.py), requeue.
 
 Delivery is at-least-once from Celery's side (acks_late, redelivery, the sweeper) and made exactly-once
 here: a send first claims the row in a short transaction (status `sending`, a lease, the claimant's
@@ -8,66 +8,61 @@ reconnecting to the database if the connection was lost meanwhile. Only a queued
 a duplicate task does nothing. The one window left is a worker dying between the server's acceptance
 and the recording of it: its lease runs out, the sweeper queues the row again and the copy carries the
 same Message-ID, so receiving servers and clients can fold it.
+
+Rows go out in batches (settings.OUTBOX_BATCH_SIZE) over one SMTP connection each, each row still
+claimed, sent and recorded on its own. Non-transactional kinds (settings.NON_TRANSACTIONAL_EMAIL_KINDS)
+skip addresses on the suppression list (a 5xx on RCPT put them there) and recipients who opted out.
 """
 
 import logging
-import os
-import random
-import smtplib
-import socket
-import time
-import uuid
-from collections.abc import Callable, Iterable
-from datetime import timedelta
-from functools import partial
+from collections.abc import Iterable
 
 from celery import current_app
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError as BrokerError
 
 from society.models import OutgoingEmail, OutgoingEmailStatus
-from society.models.mail import LEASE
+from society.services.mail_delivery import (  # noqa: F401 (the outbox's whole API, in one place)
+    ATTACHMENT_MAKERS,
+    OPT_OUT_CHECKS,
+    _build_message,
+    attachment_maker_register,
+    opt_out_check_register,
+    outgoing_email_send,
+    outgoing_emails_send,
+    retry_delay,
+)
 
 logger = logging.getLogger(__name__)
 
-# Largest batch the sweeper queues in one run; the rest waits five minutes for the next run.
+# Largest batch the sweeper queues in one run; the rest waits for the next run (every minute).
 SWEEP_BATCH = 5000
 # The send task (society/tasks.py), published by name: the task calls this module, so this module
 # does not import the task.
 SEND_TASK = "society.tasks.send_outgoing_email"
-# Tries of one short write (claim or result) when the database connection drops: about 3 s of waits
-# in all, enough for a terminated connection or a failover, far inside the lease.
-WRITE_TRIES = 5
-WRITE_FIRST_WAIT = 0.2
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """Delay after the `attempt`-th failed try: base x 5^(attempt-1), +/-25% jitter so a burst of
-    failures does not come back as a burst. With the default base of 2 minutes the five waits
-    between six tries are about 2 min, 10 min, 50 min, 4 h and 21 h: about a day in all."""
-    seconds = settings.OUTBOX_RETRY_BASE_SECONDS * 5 ** (attempt - 1)
-    return timedelta(seconds=seconds * random.uniform(0.75, 1.25))
+# The batch task: up to settings.OUTBOX_BATCH_SIZE rows over one SMTP connection.
+SEND_BATCH_TASK = "society.tasks.send_outgoing_emails"
 
 
 def outbox_publish(email_ids: Iterable[int]) -> bool:
-    """Queue a send task per id on one broker connection. Never raises for a broker outage: the rows
-    are safe in Postgres and the sweeper queues them again, so the change that caused them stands."""
+    """Queue one batch send task per OUTBOX_BATCH_SIZE ids, on one broker connection. Never raises for a
+    broker outage: the rows are safe in Postgres and the sweeper queues them again, so the change that
+    caused them stands."""
     email_ids = list(email_ids)
     if not email_ids:
         return True
-    published = 0
+    published, size = 0, max(1, settings.OUTBOX_BATCH_SIZE)
     try:
         # Bounded by CELERY_TASK_PUBLISH_RETRY_POLICY and the broker's socket timeouts (settings): one
         # quick retry, never a retry loop inside a web request.
         with current_app.producer_or_acquire() as producer:
-            for email_id in email_ids:
-                current_app.send_task(SEND_TASK, args=[email_id], producer=producer)
-                published += 1
+            for start in range(0, len(email_ids), size):
+                batch = email_ids[start : start + size]
+                current_app.send_task(SEND_BATCH_TASK, args=[batch], producer=producer)
+                published += len(batch)
     except (BrokerError, OSError) as exc:
         unpublished = email_ids[published:]
         logger.warning("Broker unreachable, %d email(s) left for the sweeper: %s", len(unpublished), exc)
@@ -123,8 +118,31 @@ def email_enqueue(
         # caller's transaction usable.
         email, created = OutgoingEmail.objects.get_or_create(idempotency_key=key, defaults=fields)
     if created:
-        transaction.on_commit(lambda: outbox_publish([email.pk]))
+        _publish_on_commit(email.pk)
     return email
+
+
+class _PendingPublish:
+    """The ids written in one transaction, published together after it commits (in batches of
+    OUTBOX_BATCH_SIZE), rather than one task, and one SMTP connection, per email."""
+
+    def __init__(self):
+        self.email_ids: list[int] = []
+
+    def __call__(self):
+        outbox_publish(self.email_ids)
+
+
+def _publish_on_commit(email_id: int) -> None:
+    # Join the callback this transaction already registered, if any. An id whose savepoint is rolled back
+    # may still be published: its task then finds no row and does nothing.
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _PendingPublish):
+            callback.email_ids.append(email_id)
+            return
+    pending = _PendingPublish()
+    pending.email_ids.append(email_id)
+    transaction.on_commit(pending)
 
 
 def email_enqueue_template(
@@ -151,134 +169,6 @@ def email_enqueue_template(
     return email_enqueue(
         to=to, subject=subject, text=text, html=html, kind=kind, key=key, related_key=key, headers=headers
     )
-
-
-def _is_permanent(exc: Exception) -> bool:
-    """5xx about the recipient or the message: retrying cannot help. Everything else (4xx,
-    connection refused or dropped, timeouts, even a 5xx about our own login) may heal."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(500 <= code < 600 for code, _message in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPDataError):
-        return 500 <= exc.smtp_code < 600
-    return False
-
-
-# Attachments made when an email is sent, by kind: apps register a function of the outbox row returning
-# (filename, content, mimetype). The row keeps only its related_key, so a PDF never bloats the outbox; and
-# society, which other apps import, never imports them.
-ATTACHMENT_MAKERS: dict[str, Callable[[OutgoingEmail], tuple[str, bytes, str] | None]] = {}
-
-
-def attachment_maker_register(*, kinds: Iterable[str], maker: Callable) -> None:
-    for kind in kinds:
-        ATTACHMENT_MAKERS[kind] = maker
-
-
-def _build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.text_body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
-        reply_to=[email.reply_to] if email.reply_to else None,
-        headers={**(email.headers or {}), "Message-ID": email.message_id},
-    )
-    if email.html_body:
-        message.attach_alternative(email.html_body, "text/html")
-    maker = ATTACHMENT_MAKERS.get(email.kind)
-    if maker is not None and email.related_key:
-        try:
-            attachment = maker(email)
-        except Exception:
-            # The receipt itself matters more than its PDF copy, which the member can download from the page.
-            logger.exception("Could not make the attachment of email %s; sending it without", email.pk)
-            attachment = None
-        if attachment is not None:
-            message.attach(*attachment)
-    return message
-
-
-def _write_with_reconnect(write: Callable[[], object]) -> object:
-    """Run `write` in a short transaction; if the database connection is lost, close it and try again
-    on a fresh one. An SMTP conversation can outlast a connection (a restart, a failover, a terminated
-    backend), and losing the record that a message went out means sending it twice."""
-    for attempt in range(1, WRITE_TRIES):
-        try:
-            with transaction.atomic():
-                return write()
-        except (OperationalError, InterfaceError) as exc:
-            if connection.in_atomic_block:
-                raise  # inside a caller's transaction there is nothing to reconnect
-            logger.warning("Database connection lost (try %d of %d), reconnecting: %s", attempt, WRITE_TRIES, exc)
-            connection.close()
-            time.sleep(WRITE_FIRST_WAIT * 2 ** (attempt - 1))
-    with transaction.atomic():
-        return write()
-
-
-def _claim(*, email_id: int, claim: str) -> OutgoingEmail | None:
-    email = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-    if email is None:
-        return None
-    if email.status == OutgoingEmailStatus.SENDING and email.claimed_by == claim:
-        return email  # our own claim, committed although the reply to COMMIT was lost
-    now = timezone.now()
-    if email.status != OutgoingEmailStatus.QUEUED or (email.next_attempt_at and email.next_attempt_at > now):
-        return None
-    email.status = OutgoingEmailStatus.SENDING
-    email.attempts += 1
-    email.claimed_by = claim
-    email.lease_expires_at = now + LEASE
-    email.queued_at = None  # the task is running: no task is in flight any more
-    email.save(update_fields=["status", "attempts", "claimed_by", "lease_expires_at", "queued_at"])
-    return email
-
-
-def _record_sent(*, email_id: int) -> int:
-    # Queued too: if this worker was so slow that its lease ran out and the sweeper re-queued the row,
-    # the message has still gone out, and saying so now stops the second copy.
-    return OutgoingEmail.objects.filter(
-        pk=email_id, status__in=[OutgoingEmailStatus.SENDING, OutgoingEmailStatus.QUEUED]
-    ).update(
-        status=OutgoingEmailStatus.SENT,
-        sent_at=timezone.now(),
-        lease_expires_at=None,
-        next_attempt_at=None,
-        last_error="",
-    )
-
-
-def _record_failure(*, email: OutgoingEmail, claim: str, exc: Exception) -> OutgoingEmailStatus | None:
-    last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if _is_permanent(exc) or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        status, next_attempt_at = OutgoingEmailStatus.FAILED, None
-        logger.warning("Email %s failed after %d attempt(s): %s", email.pk, email.attempts, last_error)
-    else:
-        # The sweeper owns the retry (queued_at stays empty: no task is in flight).
-        status, next_attempt_at = OutgoingEmailStatus.QUEUED, timezone.now() + retry_delay(email.attempts)
-        logger.info("Email %s will be retried at %s: %s", email.pk, next_attempt_at, last_error)
-    updated = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmailStatus.SENDING, claimed_by=claim).update(
-        status=status, next_attempt_at=next_attempt_at, last_error=last_error, lease_expires_at=None
-    )
-    return status if updated else None
-
-
-def outgoing_email_send(*, email_id: int) -> OutgoingEmailStatus | None:
-    """Send one queued email, at most once. Returns the new status, or None when there was nothing
-    to do (already sent, failed or being sent by another worker, not due yet, deleted).
-
-    No transaction is open during the SMTP conversation: the claim (status `sending` with a lease) is
-    what keeps a second worker away, not a row lock."""
-    claim = f"{WORKER_NAME}:{uuid.uuid4().hex[:8]}"
-    email = _write_with_reconnect(partial(_claim, email_id=email_id, claim=claim))
-    if email is None:
-        return None
-    try:
-        _build_message(email).send(fail_silently=False)
-    except Exception as exc:
-        return _write_with_reconnect(partial(_record_failure, email=email, claim=claim, exc=exc))
-    _write_with_reconnect(partial(_record_sent, email_id=email.pk))
-    return OutgoingEmailStatus.SENT
 
 
 def outbox_requeue_due(*, now=None, limit: int = SWEEP_BATCH) -> int:

@@ -1,6 +1,6 @@
 """Settings shared by every environment, read from the process environment.
 
-Every variable documented in README.md is read here and nowhere else.
+Every variable documented in README.md is read here or in the modules beside it that this one imports.
 """
 
 from pathlib import Path
@@ -376,21 +376,7 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Where the stripe package sends API calls: Stripe itself, or a server answering like it (staging, tests).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 
-# --- Email outbox (society/services/mail.py) ------------------------------
-REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
-OUTBOX_MAX_ATTEMPTS = 6
-# First retry wait; each later one is five times longer (about a day over six tries).
-OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=120)
-
-# --- Webhooks (guidelines/services/webhooks.py) ----------------------------
-# Plain http:// to this machine (127.0.0.1, localhost) for endpoints; never in production, where only https is.
-WEBHOOK_ALLOW_LOCAL_HTTP = env.bool("WEBHOOK_ALLOW_LOCAL_HTTP", default=False)
-# Per socket operation (connect, send, each read): a slow receiver cannot hold a worker for long.
-WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
-WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
-# Tries after network errors, 5xx, 408 and 429; and after any other refusal (4xx, a redirect), which retrying
-# rarely heals unless staff or the institution fix the URL or the secret in the meantime.
-WEBHOOK_MAX_ATTEMPTS = 8
-WEBHOOK_MAX_REFUSED_ATTEMPTS = 3
+# --- Email outbox, webhooks, announcements: society/settings/delivery.py ---
+from .delivery import *  # noqa: E402, F403
 
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"

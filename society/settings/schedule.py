@@ -2,7 +2,10 @@
 what is due and not yet done, so a missed or doubled run changes nothing."""
 
 BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 5 * 60},
+    # Every minute: announcements go out in waves at ANNOUNCEMENT_RATE, each wave handed to the workers
+    # by the sweep after its rows fall due.
+    "sweep-outbox": {"task": "society.tasks.sweep_outbox", "schedule": 60},
+    "queue-due-announcements": {"task": "members.tasks.queue_due_announcements", "schedule": 60},
     # Every minute: the first webhook retry is due about a minute after a failure.
     "sweep-webhooks": {"task": "guidelines.tasks.sweep_webhooks", "schedule": 60},
     # Alerts lost on the way to the broker go out within the five minutes subscribers are promised.
