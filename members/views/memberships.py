@@ -127,6 +127,7 @@ class JoinView(FormView):
             quote_error=self.quote_error,
             quote=self.quotes[0] if self.quotes else None,
             options=[(radio, form.quotes[int(str(radio.data["value"]))]) for radio in form["membership_type"]],
+            needs_statement=any(quote.membership_type.requires_approval for quote in self.quotes),
         )
         return context
 
