@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
@@ -59,19 +60,43 @@ NOT_PAGES = {
 }
 
 # Patterns a member looks at signed in; every other page is looked at as an anonymous visitor.
-MEMBER_PREFIXES = ("membership/", "accounts/email/", "accounts/password/change/", "accounts/password/set/",
-                   "accounts/reauthenticate/", "accounts/2fa/", "accounts/3rdparty/", "accounts/social/connections/",
-                   "accounts/logout/")
+MEMBER_PREFIXES = (
+    "membership/",
+    "accounts/email/",
+    "accounts/password/change/",
+    "accounts/password/set/",
+    "accounts/reauthenticate/",
+    "accounts/2fa/",
+    "accounts/3rdparty/",
+    "accounts/social/connections/",
+    "accounts/logout/",
+)
 # Pages of a second member, with a refunded order and two-factor authentication set up.
-SECOND_MEMBER = {"membership/credit-notes/<number>/", "accounts/2fa/totp/deactivate/", "accounts/2fa/recovery-codes/",
-                 "accounts/2fa/recovery-codes/generate/"}
+SECOND_MEMBER = {
+    "membership/credit-notes/<number>/",
+    "accounts/2fa/totp/deactivate/",
+    "accounts/2fa/recovery-codes/",
+    "accounts/2fa/recovery-codes/generate/",
+}
 # Pages that answer something other than 200 on purpose.
 EXPECTED_STATUS = {"accounts/3rdparty/login/error/": 401, "accounts/social/login/error/": 401}
 # Pages whose screenshots are kept for review.
-KEY_PAGES = {"", "about/", "news/", "guidelines/", "guidelines/<guideline>/<edition>/",
-             "guidelines/<guideline>/compare/<old>/<new>/", "accounts/login/", "accounts/signup/", "membership/",
-             "membership/renew/", "membership/orders/<number>/", "membership/profile/", "membership/directory/",
-             "accounts/email/"}
+KEY_PAGES = {
+    "",
+    "about/",
+    "news/",
+    "guidelines/",
+    "guidelines/<guideline>/<edition>/",
+    "guidelines/<guideline>/compare/<old>/<new>/",
+    "accounts/login/",
+    "accounts/signup/",
+    "membership/",
+    "membership/renew/",
+    "membership/orders/<number>/",
+    "membership/profile/",
+    "membership/directory/",
+    "accounts/email/",
+}
 
 # Listens before any page script runs (an init script is not inline code, so the CSP does not apply to it).
 CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (event) => {
@@ -99,6 +124,7 @@ def demo(transactional_db):
     other = Order.objects.filter(status=OrderStatus.PAID).exclude(membership=membership).order_by("pk").first()
     secret = generate_totp_secret()
     TOTP.activate(other.membership.user, secret)
+    RecoveryCodes.activate(other.membership.user)
     refund = refund_record_in_full(order=other, reason="Paid twice", by=None)
     edition = Edition.objects.current().select_related("guideline").order_by("guideline__order", "pk").first()
     previous = Edition.objects.filter(
@@ -122,7 +148,9 @@ def demo(transactional_db):
     specific = {
         "pages/<slug>/": "/pages/about/",  # redirects to /about/, the About page's one address
         "membership/credit-notes/<number>/": f"/membership/credit-notes/{refund.number}/",
-        "membership/renew/link/<token>/": urlsplit(renew_links_create(user_ids=[membership.user_id])[membership.user_id]).path,
+        "membership/renew/link/<token>/": urlsplit(
+            renew_links_create(user_ids=[membership.user_id])[membership.user_id]
+        ).path,
         "membership/auto-renew/off/<token>/": f"/membership/auto-renew/off/{off_link_token(membership=membership)}/",
     }
     pages = {}
@@ -187,7 +215,9 @@ def test_every_public_and_member_page_is_clean_at_desktop_and_phone_width(
     failures, visited = [], 0
     for role in ("anonymous", "member", "second member"):
         context = browser.new_context(
-            base_url=live_server.url, locale="en-GB", viewport=dict(zip(("width", "height"), WIDTHS[width], strict=True))
+            base_url=live_server.url,
+            locale="en-GB",
+            viewport=dict(zip(("width", "height"), WIDTHS[width], strict=True)),
         )
         context.add_init_script(CSP_LISTENER)
         page = context.new_page()
