@@ -103,6 +103,15 @@ CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (event) =
   (window.__cspViolations = window.__cspViolations || []).push(event.violatedDirective + " " + event.blockedURI);
 });"""
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# Sentence case for the interface's own words (buttons, labels, folded sections): "Remember Me" is caught,
+# "ORCID iD" and "Continue with ORCID" are not (a word in capitals or with inner capitals is a name).
+TITLE_CASE_JS = r"""() => [...document.querySelectorAll("main button, main .button, main label, main summary, main legend")]
+  .map((element) => element.textContent.trim().replace(/\s+/g, " "))
+  .filter((text) => { const words = text.split(" ").filter((word) => /^\p{L}{2,}$/u.test(word));
+    return words.length >= 2 && words.every((word) => /^\p{Lu}\p{Ll}+$/u.test(word)); })"""
+# The button rule (README "Design"): at most one primary button in sight, the page's main action.
+PRIMARY_BUTTONS_JS = """() => [...document.querySelectorAll("main .button")].filter((button) => button.offsetParent !== null
+  && !button.matches(".button--secondary, .button--danger, .button--link")).map((button) => button.textContent.trim())"""
 
 
 def route_of(pattern) -> str:
@@ -199,6 +208,11 @@ def problems_on(page, axe, path, expected_status) -> list[str]:
         found += [f"CSP: {text}" for text in page.evaluate("() => window.__cspViolations || []")]
         if (overflow := page.evaluate(OVERFLOW_JS)) > 0:
             found.append(f"{overflow}px wider than the screen")
+        found += [f"title case: {text}" for text in page.evaluate(TITLE_CASE_JS)]
+        if page.locator("main [placeholder]").count():
+            found.append("a placeholder (labels say what to type)")
+        if len(primary := page.evaluate(PRIMARY_BUTTONS_JS)) > 1:
+            found.append(f"{len(primary)} primary buttons: {primary}")
         violations = axe.run(page).response["violations"]
         found += [f"axe {v['impact']}: {v['id']} ({len(v['nodes'])})" for v in violations if v["impact"] in SERIOUS]
         return found
