@@ -144,8 +144,9 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.accounts.SignupForm"
+# Sentence case and no placeholders (members/adapters.py).
 ACCOUNT_FORMS = {
-    name: f"members.forms.entrance.{form}"
+    name: f"members.adapters.{form}"
     for name, form in {
         "login": "LoginForm",
         "signup": "SignupForm",
