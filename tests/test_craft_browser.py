@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.conf import settings
 
+from members.services.payments import order_create
 from tests.clients import Client
 from tests.factories import MembershipTypeFactory, TermFactory, UserFactory, price_matrix
 from tests.guidelines.factories import build_edition
@@ -173,3 +174,24 @@ def test_statement_box_shows_only_while_a_type_the_office_approves_is_chosen(pag
     assert not statement.is_visible()
     page.get_by_label("Student").check()
     assert statement.is_visible()
+
+
+def test_an_invoice_prints_as_a_document(page, live_server, transactional_db):
+    types = price_matrix("Full")
+    user = UserFactory(country="DE")
+    order = order_create(user=user, membership_type=types["Full"], provider="invoice")
+    log_in(page, user, live_server)
+    page.goto(order.get_absolute_url())
+    primary = page.get_by_role("link", name="Download the invoice (PDF)")
+    assert primary.is_visible()
+    page.emulate_media(media="print")
+    # Only the document: no header, footer, navigation or buttons; its address at the foot of the page.
+    for chrome in (".site-header", ".site-footer", ".document__next-step"):
+        assert not page.locator(chrome).is_visible(), chrome
+    assert not primary.is_visible()
+    assert page.get_by_role("heading", name=f"Invoice {order.number}").is_visible()
+    assert page.get_by_role("heading", name="How to pay").is_visible()
+    footer = page.locator(".print-footer")
+    assert footer.is_visible()
+    assert order.get_absolute_url() in footer.inner_text()
+    assert page.locator("body").evaluate("body => getComputedStyle(body).fontFamily").startswith("Charter")
