@@ -22,8 +22,8 @@ from django.utils.translation import get_language
 FRAGMENT_TIMEOUT = 60 * 60 * 24 * 7
 # Part of every fragment key and ETag: bump it when the markup of a cached page changes, or for a week after
 # a deploy readers get fragments (and 304s) rendered by the old templates. 2: heading levels from the tree.
-# 3: links to the change feeds.
-RENDER_VERSION = "3"
+# 3: links to the change feeds. 4: the contents in a <details>, a skip link to the text.
+RENDER_VERSION = "4"
 
 
 def cached_fragment(key, render):

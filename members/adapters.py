@@ -1,6 +1,7 @@
 """allauth's adapters: account emails go through the outbox, sign-up fills the name and country in one save,
-and ORCID sign-in fills the member's name and ORCID iD."""
+and ORCID sign-in fills the member's name and ORCID iD. Also allauth's account forms in the site's voice."""
 
+from allauth.account import forms as allauth_forms
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.core import context as allauth_context
@@ -10,6 +11,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.services.accounts import user_orcid_link, user_signup_populate
@@ -120,3 +122,53 @@ def on_social_account_added(sender, request, sociallogin, **kwargs):
     orcid = orcid_from_sociallogin(sociallogin)
     if orcid:
         user_orcid_link(user=sociallogin.user, orcid=orcid)
+
+
+# allauth's account forms in the site's voice (named in ACCOUNT_FORMS): labels in sentence case, and no
+# placeholder repeating the label (it vanishes as one types, and reads as a filled field to some users). Here and
+# not in members/forms/accounts.py, which allauth.account.forms imports while it loads (SignupForm).
+NEW_PASSWORD_LABELS = {"password1": gettext_lazy("New password"), "password2": gettext_lazy("New password (again)")}
+
+
+class SiteVoiceMixin:
+    # allauth's Title Case labels replaced, by field name; other fields keep allauth's label and translations.
+    labels: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs.pop("placeholder", None)
+            if name in self.labels:
+                field.label = self.labels[name]
+
+
+class LoginForm(SiteVoiceMixin, allauth_forms.LoginForm):
+    labels = {"remember": gettext_lazy("Remember me")}
+
+
+class SignupForm(SiteVoiceMixin, allauth_forms.SignupForm):
+    pass
+
+
+class AddEmailForm(SiteVoiceMixin, allauth_forms.AddEmailForm):
+    pass
+
+
+class ChangePasswordForm(SiteVoiceMixin, allauth_forms.ChangePasswordForm):
+    labels = {"oldpassword": gettext_lazy("Current password"), **NEW_PASSWORD_LABELS}
+
+
+class SetPasswordForm(SiteVoiceMixin, allauth_forms.SetPasswordForm):
+    labels = NEW_PASSWORD_LABELS
+
+
+class ResetPasswordForm(SiteVoiceMixin, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class ResetPasswordKeyForm(SiteVoiceMixin, allauth_forms.ResetPasswordKeyForm):
+    labels = NEW_PASSWORD_LABELS
+
+
+class ReauthenticateForm(SiteVoiceMixin, allauth_forms.ReauthenticateForm):
+    pass

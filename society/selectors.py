@@ -59,3 +59,9 @@ def call_to_action_for(user) -> CallToAction:
 def current_guideline_editions():
     """The current edition of each guideline, in the library's order, with its guideline loaded."""
     return list(Edition.objects.current().select_related("guideline").order_by("guideline__order", "guideline__title"))
+
+
+def featured_edition(editions):
+    """Of the current editions, the one published last: the home page's featured guideline."""
+    published = [edition for edition in editions if edition.published_on]
+    return max(published, key=lambda edition: (edition.published_on, edition.pk), default=None)

@@ -15,7 +15,7 @@ from members.selectors import has_member_access
 from society.access import staff_required
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
-from society.selectors import call_to_action_for, current_guideline_editions, society_figures
+from society.selectors import call_to_action_for, current_guideline_editions, featured_edition, society_figures
 from society.sitemaps import sitemaps
 
 HOME_NEWS_COUNT = 3
@@ -26,10 +26,12 @@ class HomeView(TemplateView):
     template_name = "society/home.html"
 
     def get_context_data(self, **kwargs):
+        editions = current_guideline_editions()
         return super().get_context_data(
             figures=society_figures(),
             latest_news=NewsArticle.objects.published().public().order_by("-publish_at", "-pk")[:HOME_NEWS_COUNT],
-            guideline_editions=current_guideline_editions(),
+            guideline_editions=editions,
+            featured_edition=featured_edition(editions),
             call_to_action=call_to_action_for(self.request.user),
             **kwargs,
         )
@@ -39,6 +41,10 @@ class AboutView(TemplateView):
     """The About page staff edit (a Page with slug "about"); the built-in text until they have written one."""
 
     template_name = "society/about.html"
+
+    def get_context_data(self, **kwargs):
+        # The same live figures as the home page, so the two never disagree.
+        return super().get_context_data(figures=society_figures(), **kwargs)
 
     def get(self, request, *args, **kwargs):
         page = Page.objects.filter(slug=Page.ABOUT_SLUG).first()

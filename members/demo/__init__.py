@@ -60,9 +60,20 @@ TYPES = [
     ("Industry", "Researchers employed in industry.", True, False, (400, 200, 100, 40)),
     ("Emeritus", "Retired members with at least ten years of membership.", True, False, (80, 40, 20, 5)),
     ("Honorary", "Elected by the board; granted, not bought.", False, False, (0, 0, 0, 0)),
-    ("Lifetime", "Members for life, by one payment.", True, False, (4800, 2400, 1200, 400)),
+    ("Lifetime", "Anyone who may choose Full membership.", True, False, (4800, 2400, 1200, 400)),
 ]
 LIFETIME_TYPES = {"Lifetime"}
+# What each type gives, said once: the join page shows its name, price and term beside this, so a description
+# that repeats them ("Full membership for 12 months") says nothing.
+DESCRIPTIONS = {
+    "Student": "Every member benefit at a reduced rate while you study.",
+    "Trainee": "Every member benefit at a reduced rate in the early years of your career.",
+    "Full": "A vote in society elections, the member directory and reduced meeting fees.",
+    "Industry": "Full membership for scientists working in companies.",
+    "Emeritus": "Continued membership in retirement, at a reduced rate.",
+    "Honorary": "The society's recognition of an outstanding contribution to the field.",
+    "Lifetime": "Full membership for the rest of your career, without renewals.",
+}
 # Types also sold for 2 and 3 years, at this multiple of the 1-year price (a discount for committing).
 MULTI_YEAR = {"Full": {2: Decimal("1.9"), 3: Decimal("2.7")}, "Trainee": {2: Decimal("1.9"), 3: Decimal("2.7")}}
 BANDS = [IncomeBand.HIGH, IncomeBand.UPPER_MIDDLE, IncomeBand.LOWER_MIDDLE, IncomeBand.LOW]
@@ -243,9 +254,7 @@ def _types() -> dict[str, MembershipType]:
                 "requires_approval": approval,
                 "display_order": position,
                 "is_lifetime": name in LIFETIME_TYPES,
-                "description": f"{name} membership for life."
-                if name in LIFETIME_TYPES
-                else f"{name} membership for 12 months.",
+                "description": DESCRIPTIONS.get(name, ""),
             },
         )
         for band, amount in zip(BANDS, prices, strict=True):

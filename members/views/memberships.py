@@ -77,6 +77,9 @@ class JoinView(FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.membership = _membership_of(request.user)
+        if not self.renewing and self.membership is not None and self.membership.status != MembershipStatus.PENDING:
+            # A member (current, in grace or lapsed) renews: the renewal page says so and keeps their history.
+            return redirect("members:renew")
         self.refusal = None
         try:
             check_may_order(membership=self.membership)
@@ -124,6 +127,7 @@ class JoinView(FormView):
             quote_error=self.quote_error,
             quote=self.quotes[0] if self.quotes else None,
             options=[(radio, form.quotes[int(str(radio.data["value"]))]) for radio in form["membership_type"]],
+            needs_statement=any(quote.membership_type.requires_approval for quote in self.quotes),
         )
         return context
 

@@ -18,7 +18,7 @@ def log_in(page, email, password=DEFAULT_PASSWORD):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.locator("main form").get_by_role("button", name="Sign In").click()
+    page.locator("main form").get_by_role("button", name="Log in").click()
 
 
 def test_sign_up_verify_email_then_log_in(page, axe):
@@ -29,9 +29,9 @@ def test_sign_up_verify_email_then_log_in(page, axe):
     page.get_by_label("Country").select_option("VN")
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     page.get_by_label("Password (again)").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     page.wait_for_url("**/accounts/confirm-email/")
-    assert "Verify Your Email Address" in page.locator("h1").inner_text()
+    assert "Verify your email address" in page.locator("h1").inner_text()
     axe(page)
 
     # Not verified yet: logging in only re-sends the link.
@@ -68,7 +68,7 @@ def test_login_errors_and_reset_pages_have_no_accessibility_violations(page, axe
     axe(page)
     page.goto("/accounts/password/reset/")
     page.get_by_label("Email").fill("ana@lab.example")
-    page.get_by_role("button", name="Reset My Password").click()
+    page.get_by_role("button", name="Reset my password").click()
     page.wait_for_url("**/accounts/password/reset/done/")
     axe(page)
 

@@ -102,10 +102,10 @@ def test_every_public_and_member_page_on_a_phone_is_accessible_and_fits(page, ax
         assert page.locator("html").get_attribute("dir") == ("rtl" if code == "ar" else "ltr"), url
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], url
         assert page.evaluate(OVERFLOWING) == [], url
-        # Mirrored in Arabic: the brand's mark sits at the right edge, and its name to its left; the
-        # other way round in Japanese.
+        # Mirrored in Arabic: the brand's mark sits at the right edge, and its name (the short one on a
+        # phone) to its left; the other way round in Japanese.
         mark = page.locator(".brand__mark").bounding_box()
-        name = page.locator(".brand__name").bounding_box()
+        name = page.locator(".brand__short").bounding_box()
         mark_on_the_right = mark["x"] > PHONE["width"] / 2 and name["x"] < mark["x"]
         assert mark_on_the_right == (code == "ar"), url
         axe(page)
