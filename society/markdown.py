@@ -7,6 +7,8 @@ only come from the site itself, so an article never makes a reader's browser fet
 from a third party (the Content Security Policy would block it too).
 """
 
+import html
+import re
 from urllib.parse import urlsplit
 
 import nh3
@@ -120,6 +122,29 @@ def sanitise_html(html: str) -> str:
 def render_markdown(text: str) -> str:
     """Markdown in, sanitised HTML out: safe to mark as safe in a template."""
     return sanitise_html(_parser.render(text or ""))
+
+
+_LINK = re.compile(r'<a\b[^>]*\bhref="([^"]*)"[^>]*>(.*?)</a>', re.S)
+_LIST_ITEM = re.compile(r"<li\b[^>]*>")
+_BLOCK_END = re.compile(r"</(p|h[1-6]|blockquote|pre|tr|table|ul|ol)>|<br\s*/?>|<hr\s*/?>")
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown in, the plain-text part of an email out: the same sanitised rendering as the HTML part, with each
+    link's address after its words (a text reader cannot click the words) and list items marked."""
+
+    def link(match):
+        url, label = html.unescape(match.group(1)), match.group(2)
+        plain = html.unescape(nh3.clean(label, tags=set())).strip()
+        return f"{label} ({url})" if plain and plain != url else url
+
+    rendered = _LINK.sub(link, render_markdown(text))
+    rendered = _LIST_ITEM.sub(lambda match: match.group(0) + "- ", rendered)
+    rendered = _BLOCK_END.sub(lambda match: match.group(0) + "\n", rendered)
+    plain = html.unescape(nh3.clean(rendered, tags=set()))
+    lines = [" ".join(line.split()) for line in plain.splitlines()]
+    # One blank line between blocks, none at either end.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 class RenderedBodyMixin:

@@ -37,7 +37,7 @@ from members.models import (
     User,
 )
 from members.models.memberships import society_today
-from society.markdown import render_markdown
+from society.markdown import markdown_to_text, render_markdown
 from society.models import OutgoingEmail, OutgoingEmailStatus, SuppressedAddress
 from society.services.mail import email_enqueue, outbox_requeue_due
 
@@ -165,6 +165,7 @@ def _templates(*, announcement: Announcement, language: str) -> tuple[str, str]:
     context = {
         "announcement": announcement,
         "body_html": render_markdown(announcement.body),
+        "body_text": markdown_to_text(announcement.body),
         "name": NAME_MARK,
         "manage_url": MANAGE_MARK,
         "article_url": _article_url(announcement),

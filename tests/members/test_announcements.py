@@ -130,6 +130,9 @@ def test_queuing_writes_one_row_per_member_spread_at_the_rate_and_a_second_run_w
     url = re.fullmatch(r"<(https?://[^>]+)>", headers["List-Unsubscribe"]).group(1)
     assert url in emails[0].text_body
     assert url in emails[0].html_body
+    # The Markdown rendered both ways, not its source in the text part.
+    assert "Nominations for the board are open.\n\n- until March" in emails[0].text_body
+    assert "<strong>board</strong>" in emails[0].html_body
     token = urlparse(url).path.rstrip("/").rsplit("/", 1)[1]
     assert service.unsubscribe_user(token=token) == users[0]
 

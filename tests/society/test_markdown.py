@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from society.markdown import ALLOWED_TAGS, is_site_image_url, render_markdown, sanitise_html
+from society.markdown import ALLOWED_TAGS, is_site_image_url, markdown_to_text, render_markdown, sanitise_html
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -134,3 +134,16 @@ def test_ordinary_markdown_survives():
 
 def test_raw_html_is_shown_as_text():
     assert render_markdown("<b>bold</b>") == "<p>&lt;b&gt;bold&lt;/b&gt;</p>\n"
+
+
+def test_the_text_part_of_an_email_keeps_link_addresses_and_marks_list_items():
+    text = markdown_to_text(
+        "# Call for nominations\n\nDear **members**, see [the page](https://society.example/n/) & <b>x</b>.\n\n"
+        "- one\n- [https://a.example/](https://a.example/)\n\n[evil](javascript:alert(1))"
+    )
+    assert text == (
+        "Call for nominations\n\n"
+        "Dear members, see the page (https://society.example/n/) & <b>x</b>.\n\n"
+        "- one\n- https://a.example/\n\n"
+        "[evil](javascript:alert(1))"  # never a link, so left as the text it was
+    )
