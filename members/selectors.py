@@ -4,6 +4,7 @@ accountant's tables of a date range."""
 import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -38,6 +39,26 @@ def membership_status_for_user(user) -> MembershipStatus | None:
 def has_member_access(user) -> bool:
     """Active, expiring and grace members see member-only pages; pending, lapsed and cancelled do not."""
     return membership_status_for_user(user) in ACCESS_STATUSES
+
+
+def member_countries() -> list[str]:
+    """The countries of members' accounts, without reading every membership: a loose index scan that jumps
+    from one country to the next in the user_country index (about 250 index probes, not 500,000 rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE found(country) AS (
+                (SELECT u.country FROM members_user u WHERE u.country > '' AND EXISTS (
+                    SELECT 1 FROM members_membership m WHERE m.user_id = u.id) ORDER BY u.country LIMIT 1)
+                UNION ALL
+                SELECT (SELECT u.country FROM members_user u WHERE u.country > found.country AND EXISTS (
+                    SELECT 1 FROM members_membership m WHERE m.user_id = u.id) ORDER BY u.country LIMIT 1)
+                FROM found WHERE found.country IS NOT NULL
+            )
+            SELECT country FROM found WHERE country IS NOT NULL
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def dashboard_figures(today: datetime.date | None = None) -> dict:

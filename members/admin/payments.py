@@ -25,6 +25,7 @@ from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve
 from members.services.refunds import refund_record_in_full
 from society.admin.base import HistoryAdmin
+from society.admin.counts import LargeTableAdminMixin
 from society.exports import csv_response, xlsx_response
 
 
@@ -90,7 +91,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
+class OrderAdmin(LargeTableAdminMixin, OrderRefundsMixin, HistoryAdmin):
     list_display = [
         "number",
         "member",
@@ -133,6 +134,11 @@ class OrderAdmin(OrderRefundsMixin, HistoryAdmin):
     actions = ["mark_paid", "approve", "refund"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, RefundInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # search_fields, read through the trigram indexes of order numbers and members' emails and names.
+        return queryset.searched_by_staff(search_term), False
+
     change_form_template = "admin/members/order/change_form.html"
 
     change_list_template = "admin/members/order/change_list.html"
@@ -271,7 +277,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(HistoryAdmin):
+class PaymentAdmin(LargeTableAdminMixin, HistoryAdmin):
     """Money received, as the accountant reads it. Payments are recorded from their order's page."""
 
     list_display = ["received_on", "order", "member", "amount", "currency", "method", "reference", "review"]

@@ -1,0 +1,74 @@
+"""Changelists over large tables (memberships, orders, users, the outbox) without a COUNT(*) per page view.
+
+Django's changelist counts its filtered rows on every page view to number the pages. Over 500,000
+memberships that count alone costs more than the page. Above EXACT_COUNT_BELOW rows the count shown is the
+planner's own estimate (the table's pg_class.reltuples when unfiltered, the row estimate of the filtered
+query's plan otherwise), labelled "about N"; below it, counting exactly is cheap and the number is exact.
+"""
+
+from django.contrib.admin.options import ShowFacets
+from django.core.paginator import Paginator
+from django.db import connections
+from django.utils.functional import cached_property
+
+from society.admin.base import BoundedChangeList
+
+# Counting this many rows takes a few milliseconds; beyond it an estimate is shown instead.
+EXACT_COUNT_BELOW = 5000
+
+
+def estimated_count(queryset) -> tuple[int, bool]:
+    """(number of rows, whether it is an estimate), in one query when the answer is an estimate."""
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor:
+        if not queryset.query.where:
+            table = queryset.model._meta.db_table
+            # One statement either way: the COUNT subquery runs only when the CASE needs it (an InitPlan is
+            # evaluated on first use). reltuples is -1 before the first ANALYZE.
+            cursor.execute(
+                f'SELECT CASE WHEN reltuples < %s THEN (SELECT COUNT(*) FROM "{table}") ELSE reltuples END, '
+                "reltuples >= %s FROM pg_class WHERE oid = %s::regclass",
+                [EXACT_COUNT_BELOW, EXACT_COUNT_BELOW, f'"{table}"'],
+            )
+            count, estimated = cursor.fetchone()
+            return int(count), estimated
+        sql, params = queryset.order_by().query.sql_with_params()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate < EXACT_COUNT_BELOW:
+        return queryset.count(), False
+    return estimate, True
+
+
+class EstimatedCountPaginator(Paginator):
+    @cached_property
+    def _counted(self):
+        return estimated_count(self.object_list)
+
+    @cached_property
+    def count(self):
+        return self._counted[0]
+
+    @property
+    def count_is_estimate(self) -> bool:
+        return self._counted[1]
+
+
+class EstimatedCountChangeList(BoundedChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The pagination template says "about N" then (templates/admin/pagination.html).
+        self.count_is_estimate = getattr(self.paginator, "count_is_estimate", False)
+
+
+class LargeTableAdminMixin:
+    """For the changelists of tables that grow with the membership: no full COUNT(*), no facet counts
+    (each facet is another count over the table), page counts estimated above EXACT_COUNT_BELOW rows."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+
+    def get_changelist(self, request, **kwargs):
+        return EstimatedCountChangeList
