@@ -7,6 +7,7 @@ query's plan otherwise), labelled "about N"; below it, counting exactly is cheap
 """
 
 from django.contrib.admin.options import ShowFacets
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
@@ -32,7 +33,10 @@ def estimated_count(queryset) -> tuple[int, bool]:
             )
             count, estimated = cursor.fetchone()
             return int(count), estimated
-        sql, params = queryset.order_by().query.sql_with_params()
+        try:
+            sql, params = queryset.order_by().query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (queryset.none()): no query at all
+            return 0, False
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     estimate = int(plan[0]["Plan"]["Plan Rows"])
