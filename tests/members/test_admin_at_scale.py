@@ -15,7 +15,7 @@ from members.models import Membership, MembershipStatus, MembershipType, Order, 
 from members.selectors import member_countries
 from society.admin import counts
 from society.models import OutgoingEmail
-from tests.factories import CountryBandFactory, OrderFactory, TermFactory, UserFactory
+from tests.factories import CountryBandFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,8 @@ def test_band_and_country_filters_and_the_country_choices(superuser_client):
     assert listed(superuser_client.get(CHANGELIST, {"band": "low"})) == {"ug@example.org"}
     assert listed(superuser_client.get(CHANGELIST, {"country": "DE"})) == {"de@example.org"}
     page = superuser_client.get(CHANGELIST).content.decode()
-    assert "?country=UG" in page and "?country=FR" not in page
+    assert "?country=UG" in page
+    assert "?country=FR" not in page
 
 
 @time_machine.travel(NOW, tick=False)
@@ -155,7 +156,7 @@ def test_staff_searches_of_orders_users_and_outbox_find_partial_values(superuser
 
 
 @pytest.mark.parametrize(
-    "sql, index",
+    ("sql", "index"),
     [
         (User.objects.matching_word("mueller@uni", ("email",)), "user_email_trgm"),
         (User.objects.matching_word("müller", ("full_name",)), "user_full_name_trgm"),
@@ -215,7 +216,8 @@ def test_a_small_result_is_counted_exactly(superuser_client):
         member(f"Member {index}", f"m{index}@example.org")
     analyzed("members_membership", "members_user")
     page = superuser_client.get(CHANGELIST).content.decode()
-    assert "3 memberships" in page and "about" not in page
+    assert "3 memberships" in page
+    assert "about" not in page
     assert "1 membership" in superuser_client.get(CHANGELIST, {"q": "m1@"}).content.decode()
 
 
@@ -259,9 +261,7 @@ def query_count(client, url):
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("estimated", [False, True], ids=["exact counts", "estimated counts"])
-def test_every_list_filter_and_search_runs_as_many_queries_at_60_rows_as_at_3(
-    superuser_client, monkeypatch, estimated
-):
+def test_every_list_filter_and_search_runs_as_many_queries_at_60_rows_as_at_3(superuser_client, monkeypatch, estimated):
     if estimated:
         monkeypatch.setattr(counts, "EXACT_COUNT_BELOW", 0)
     grow(3)
