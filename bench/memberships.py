@@ -2,11 +2,12 @@
 search by email and by name), the orders and users changelists, beside /robots.txt, the cheapest view.
 
 Usage: python bench/memberships.py [memberships] [--reuse] [--keep] [--export]
-Writes the population (default 500,000) into a throwaway database `<DATABASE_URL name>_memberships` and prints
-how long that took. --reuse keeps and reuses that database when it already holds the population (and --keep
+Writes the population (default 500,000, bench/_population.py) into a throwaway database
+`<DATABASE_URL name>_population`, shared with bench/directory.py, and prints how long that took. --reuse keeps and reuses that database when it already holds the population (and --keep
 leaves it there at the end), so a second measuring run costs no generation. --export also times the CSV export.
 """
 
+import os
 import sys
 import time
 
@@ -14,7 +15,7 @@ import _harness
 
 ARGS = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
 REUSE, KEEP = "--reuse" in sys.argv, "--keep" in sys.argv or "--reuse" in sys.argv
-drop_database = _harness.throwaway_database("memberships", reuse=REUSE)
+drop_database = _harness.throwaway_database("population", reuse=REUSE)
 _harness.setup_django()
 
 import _population  # noqa: E402
@@ -26,7 +27,7 @@ from members.models import Membership, User  # noqa: E402
 from members.selectors import dashboard_figures  # noqa: E402
 from tests.clients import Client  # noqa: E402
 
-REQUESTS = 20
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", 20))
 
 
 def measure(client, url):

@@ -59,7 +59,7 @@ class UserAdmin(LargeTableAdminMixin, HistoryAdmin, DjangoUserAdmin):
     list_display = [
         "email",
         "display_name",
-        "country",
+        "country_name",
         "institution",
         "verified_email",
         "mfa_enabled",
@@ -106,6 +106,12 @@ class UserAdmin(LargeTableAdminMixin, HistoryAdmin, DjangoUserAdmin):
     @admin.display(description=_("name"), ordering="full_name")
     def display_name(self, obj):
         return str(obj) if obj.erased_at else obj.full_name
+
+    @admin.display(description=_("country"), ordering="country")
+    def country_name(self, obj):
+        # Not the field itself: the admin looks a choice field's label up in its ~250 choices again for each
+        # row, which was most of the time of a 100-row page.
+        return obj.country.name
 
     @admin.display(description=_("verified email"), boolean=True, ordering="has_verified_email")
     def verified_email(self, obj):

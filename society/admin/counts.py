@@ -6,20 +6,27 @@ planner's own estimate (the table's pg_class.reltuples when unfiltered, the row 
 query's plan otherwise), labelled "about N"; below it, counting exactly is cheap and the number is exact.
 """
 
+from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ShowFacets
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from society.admin.base import BoundedChangeList
 
 # Counting this many rows takes a few milliseconds; beyond it an estimate is shown instead.
-EXACT_COUNT_BELOW = 5000
+EXACT_COUNT_BELOW = 1000
 
 
 def estimated_count(queryset) -> tuple[int, bool]:
-    """(number of rows, whether it is an estimate), in one query when the answer is an estimate."""
+    """(number of rows, whether it is an estimate). Unfiltered: one query. Filtered: the rows are counted up to
+    EXACT_COUNT_BELOW (a LIMIT inside the COUNT bounds the work however many rows match, and the planner's
+    estimate of a filter can be off by far more than that), and only past it estimated."""
     connection = connections[queryset.db]
     with connection.cursor() as cursor:
         if not queryset.query.where:
@@ -37,12 +44,12 @@ def estimated_count(queryset) -> tuple[int, bool]:
             sql, params = queryset.order_by().query.sql_with_params()
         except EmptyResultSet:  # a filter that can match nothing (queryset.none()): no query at all
             return 0, False
+        counted = queryset.order_by()[: EXACT_COUNT_BELOW + 1].count()
+        if counted <= EXACT_COUNT_BELOW:
+            return counted, False
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
-    if estimate < EXACT_COUNT_BELOW:
-        return queryset.count(), False
-    return estimate, True
+    return max(int(plan[0]["Plan"]["Plan Rows"]), counted), True
 
 
 class EstimatedCountPaginator(Paginator):
@@ -73,6 +80,17 @@ class LargeTableAdminMixin:
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj):
+        """Django's own checkbox, written directly: rendering a CheckboxInput widget through its template for
+        each row was a third of the time of a 50-row page."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), obj),
+        )
 
     def get_changelist(self, request, **kwargs):
         return EstimatedCountChangeList
