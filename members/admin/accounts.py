@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from members.models import User
 from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise
-from society.admin.base import HistoryAdmin
-from society.admin.counts import LargeTableAdminMixin
+from society.admin.base import HistoryAdmin, LargeTableAdminMixin
 
 
 class VerifiedEmailFilter(admin.SimpleListFilter):

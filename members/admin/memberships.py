@@ -32,11 +32,10 @@ from members.models import (
     Term,
 )
 from members.models.memberships import society_today
-from members.selectors import dashboard_figures, member_countries
+from members.selectors import dashboard_figures, member_countries, memberships_searched_by_staff
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
-from society.admin.base import HistoryAdmin
-from society.admin.counts import LargeTableAdminMixin
+from society.admin.base import HistoryAdmin, LargeTableAdminMixin
 from society.exports import csv_response
 from society.health import REMINDER_JOB
 from society.services.jobs import heartbeat_status
@@ -204,7 +203,7 @@ class MembershipAdmin(LargeTableAdminMixin, HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # The same fields as search_fields (which keeps the search box), read through their trigram indexes.
-        return queryset.searched_by_staff(search_term), False
+        return memberships_searched_by_staff(queryset, search_term), False
 
     def has_add_permission(self, request):
         return False  # a membership starts with an order, a comp or an import

@@ -24,8 +24,7 @@ from members.selectors import accounting_tables
 from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve
 from members.services.refunds import refund_record_in_full
-from society.admin.base import HistoryAdmin
-from society.admin.counts import LargeTableAdminMixin
+from society.admin.base import HistoryAdmin, LargeTableAdminMixin
 from society.exports import csv_response, xlsx_response
 
 

@@ -215,22 +215,6 @@ class MembershipQuerySet(models.QuerySet):
             | (Q(lifetime=False) & Exists(terms.filter(end=OuterRef("current_end"))))
         )
 
-    def searched_by_staff(self, text: str):
-        """Memberships matching every word of a staff search: in the member's email, name or ORCID iD, or in
-        one of their order numbers. Each word is one `id IN (… UNION …)` of trigram index lookups on users and
-        orders; the admin's default, an OR across the joined tables, reads every membership to answer it."""
-        from .accounts import User, search_words
-        from .payments import Order
-
-        memberships = self
-        for word in search_words(text):
-            by_member = Membership.objects.filter(
-                user__in=User.objects.matching_word(word, ("email", "full_name", "orcid")).values("pk")
-            ).values("pk")
-            by_order = Order.objects.filter(number__icontains=word).values("membership_id")
-            memberships = memberships.filter(pk__in=by_member.union(by_order))
-        return memberships
-
     def with_access(self, today: datetime.date | None = None):
         """Memberships whose status is in ACCESS_STATUSES (active, expiring, grace), with `status` annotated.
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from society.admin.counts import LargeTableAdminMixin
+from society.admin.base import LargeTableAdminMixin
 from society.models import OutgoingEmail
 from society.services.mail import outgoing_email_resend
 
