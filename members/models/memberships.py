@@ -209,11 +209,11 @@ class MembershipQuerySet(models.QuerySet):
     def of_current_type(self, slug: str):
         """Memberships whose latest counting term is of the type `slug`: the lifetime term of a lifetime
         membership, otherwise the term ending on current_end (counting terms never overlap, so it is one)."""
-        terms = Term.objects.counting().filter(membership=OuterRef("pk"), membership_type__slug=slug)
-        return self.filter(
-            (Q(lifetime=True) & Exists(terms.filter(end__isnull=True)))
-            | (Q(lifetime=False) & Exists(terms.filter(end=OuterRef("current_end"))))
-        )
+        # One EXISTS (Postgres can make it a semi-join probing term_membership_end); two OR-ed EXISTS became
+        # hashed subplans that read every term.
+        latest = Q(end__isnull=True) | Q(end=OuterRef("current_end"), membership__lifetime=False)
+        terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type__slug=slug)
+        return self.filter(Exists(terms))
 
     def with_access(self, today: datetime.date | None = None):
         """Memberships whose status is in ACCESS_STATUSES (active, expiring, grace), with `status` annotated.
