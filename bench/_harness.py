@@ -1,5 +1,7 @@
 """Shared by the bench scripts: Django set up on the configured database, and latency figures."""
 
+import contextlib
+import math
 import os
 import statistics
 import sys
@@ -30,9 +32,19 @@ def latency_figures(timings: list[float]) -> dict[str, float]:
     }
 
 
-def throwaway_database(suffix: str):
+def percentiles(timings: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds, from per-request durations in seconds."""
+    timings = sorted(timings)
+    return {
+        "p50_ms": statistics.median(timings) * 1000,
+        "p95_ms": timings[min(len(timings) - 1, math.ceil(len(timings) * 0.95) - 1)] * 1000,
+    }
+
+
+def throwaway_database(suffix: str, *, reuse: bool = False):
     """Point DATABASE_URL at a fresh database `<name>_<suffix>` (dropped and created again) before Django loads;
-    returns the function that drops it at the end of the run."""
+    returns the function that drops it at the end of the run. With `reuse`, an existing one is kept as it is
+    (a 500,000-member population takes a minute to write; measuring again should not)."""
     import environ
     import psycopg2
 
@@ -61,5 +73,9 @@ def throwaway_database(suffix: str):
         connections.close_all()
         execute(f'DROP DATABASE IF EXISTS "{name}"')
 
-    execute(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    if reuse:
+        with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
+            execute(f'CREATE DATABASE "{name}"')
+    else:
+        execute(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     return drop

@@ -33,7 +33,7 @@ from members.selectors import accounting_tables
 from members.services.ledger import payment_mark_reviewed, payment_record
 from members.services.payments import office_order_create, order_approve
 from members.services.refunds import refund_record_in_full
-from society.admin.base import HistoryAdmin
+from society.admin.base import HistoryAdmin, LargeTableAdminMixin
 from society.admin.exports import BackgroundExportMixin, labelled
 from society.exports import csv_response, xlsx_response
 
@@ -115,7 +115,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(BackgroundExportMixin, OrderRefundsMixin, HistoryAdmin):
+class OrderAdmin(LargeTableAdminMixin, BackgroundExportMixin, OrderRefundsMixin, HistoryAdmin):
     list_display = [
         "number",
         "member",
@@ -158,6 +158,11 @@ class OrderAdmin(BackgroundExportMixin, OrderRefundsMixin, HistoryAdmin):
     actions = ["mark_paid", "approve", "refund"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, RefundInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # search_fields, read through the trigram indexes of order numbers and members' emails and names.
+        return queryset.searched_by_staff(search_term), False
+
     change_form_template = "admin/members/order/change_form.html"
 
     change_list_template = "admin/members/order/change_list.html"
@@ -316,7 +321,7 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(BackgroundExportMixin, HistoryAdmin):
+class PaymentAdmin(LargeTableAdminMixin, BackgroundExportMixin, HistoryAdmin):
     """Money received, as the accountant reads it. Payments are recorded from their order's page."""
 
     list_display = ["received_on", "order", "member", "amount", "currency", "method", "reference", "review"]

@@ -7,8 +7,10 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q, Sum
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from .accounts import User, search_words
 from .memberships import TERM_YEARS, IncomeBand, Membership, MembershipType
 
 
@@ -66,6 +69,17 @@ class OrderQuerySet(models.QuerySet):
     def awaiting_approval(self):
         """Applications (e.g. students') that staff must approve before the member can pay."""
         return self.filter(needs_approval=True, approved_at__isnull=True, status=OrderStatus.PENDING)
+
+    def searched_by_staff(self, text: str):
+        """Orders matching every word of a staff search: in the number (trigram index), the member's email or
+        name, or the payment provider's reference (whole, as staff paste it from Stripe)."""
+        orders = self
+        for word in search_words(text):
+            members = User.objects.matching_word(word, ("email", "full_name")).values("pk")
+            by_member = Order.objects.filter(membership__user__in=members).values("pk")
+            by_order = Order.objects.filter(Q(number__icontains=word) | Q(provider_reference=word)).values("pk")
+            orders = orders.filter(pk__in=by_member.union(by_order))
+        return orders
 
 
 class Order(models.Model):
@@ -140,6 +154,11 @@ class Order(models.Model):
         ordering = ["-created_at"]
         verbose_name = pgettext_lazy("purchase", "order")
         verbose_name_plural = _("orders")
+        indexes = [
+            # The changelist's order (newest first, the pk breaking ties) and its search by number.
+            models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
+            GinIndex(OpClass(Upper("number"), name="gin_trgm_ops"), name="order_number_trgm"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),
             models.CheckConstraint(condition=Q(years__gte=1, years__lte=max(TERM_YEARS)), name="order_years_offered"),

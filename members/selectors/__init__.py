@@ -6,6 +6,7 @@ import functools
 import itertools
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import BooleanField, Count, Exists, OuterRef, Sum
 from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language, pgettext_lazy
@@ -25,7 +26,9 @@ from members.models import (
     PaymentReview,
     Refund,
     Term,
+    User,
 )
+from members.models.accounts import search_words
 from members.models.memberships import ACCESS_STATUSES, society_today
 from society.cache import cached_figures
 
@@ -43,6 +46,38 @@ def membership_status_for_user(user) -> MembershipStatus | None:
 def has_member_access(user) -> bool:
     """Active, expiring and grace members see member-only pages; pending, lapsed and cancelled do not."""
     return membership_status_for_user(user) in ACCESS_STATUSES
+
+
+def memberships_searched_by_staff(memberships, text: str):
+    """Memberships matching every word of a staff search: in the member's email, name or ORCID iD, or in
+    one of their order numbers. Each word is one `id IN (… UNION …)` of trigram index lookups on users and
+    orders; the admin's default, an OR across the joined tables, reads every membership to answer it."""
+    for word in search_words(text):
+        members = User.objects.matching_word(word, ("email", "full_name", "orcid")).values("pk")
+        by_member = Membership.objects.filter(user__in=members).values("pk")
+        by_order = Order.objects.filter(number__icontains=word).values("membership_id")
+        memberships = memberships.filter(pk__in=by_member.union(by_order))
+    return memberships
+
+
+def member_countries() -> list[str]:
+    """The countries of members' accounts, without reading every membership: a loose index scan that jumps
+    from one country to the next in the user_country index (about 250 index probes, not 500,000 rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE found(country) AS (
+                (SELECT u.country FROM members_user u WHERE u.country > '' AND EXISTS (
+                    SELECT 1 FROM members_membership m WHERE m.user_id = u.id) ORDER BY u.country LIMIT 1)
+                UNION ALL
+                SELECT (SELECT u.country FROM members_user u WHERE u.country > found.country AND EXISTS (
+                    SELECT 1 FROM members_membership m WHERE m.user_id = u.id) ORDER BY u.country LIMIT 1)
+                FROM found WHERE found.country IS NOT NULL
+            )
+            SELECT country FROM found WHERE country IS NOT NULL
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def dashboard_figures(today: datetime.date | None = None) -> dict:

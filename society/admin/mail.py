@@ -2,13 +2,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from society.admin.base import BoundedChangeListMixin
+from society.admin.base import BoundedChangeListMixin, LargeTableAdminMixin
 from society.models import OutgoingEmail, SuppressedAddress
 from society.services.mail import outgoing_email_resend
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(BoundedChangeListMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["to", "subject", "kind", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
     list_filter = ["status", "kind"]
     search_fields = ["to", "subject", "message_id", "related_key"]
@@ -35,7 +35,9 @@ class OutgoingEmailAdmin(BoundedChangeListMixin, admin.ModelAdmin):
         "html_body",
     ]
     readonly_fields = fields
-    show_full_result_count = False  # a COUNT(*) over the whole outbox on every page is wasted work
+
+    def get_search_results(self, request, queryset, search_term):
+        return queryset.searched_by_staff(search_term), False
 
     # The outbox is a log: rows are written by services only, never edited or deleted by hand.
     def has_add_permission(self, request):

@@ -5,9 +5,11 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
 # A row queued this long ago without being sent is presumed lost (Redis down, worker killed).
@@ -45,6 +47,17 @@ class OutgoingEmailQuerySet(models.QuerySet):
         """Everything the society emailed to an address, newest first (the outbox keeps addresses, not users;
         services send to the address as the account stores it)."""
         return self.filter(to=address).order_by("-created_at", "-pk")
+
+    def searched_by_staff(self, text: str):
+        """Emails matching every word of a staff search: in the recipient or subject (trigram indexes), or the
+        whole Message-ID or related key (as staff paste them from a bounce or a record)."""
+        emails = self
+        for bit in smart_split(text or ""):
+            word = unescape_string_literal(bit) if bit[:1] in {'"', "'"} and len(bit) > 1 and bit[-1] == bit[0] else bit
+            emails = emails.filter(
+                Q(to__icontains=word) | Q(subject__icontains=word) | Q(message_id=word) | Q(related_key=word)
+            )
+        return emails
 
     def lease_expired(self, now):
         """Rows claimed by a worker that never reported back (killed, or cut off from the database for good)."""
@@ -131,6 +144,10 @@ class OutgoingEmail(models.Model):
                 name="outgoing_email_sending_idx",
             ),
             models.Index(fields=["status", "-created_at"], name="outgoing_email_status_idx"),
+            # The changelist: newest first, and its search (OutgoingEmailQuerySet.searched_by_staff).
+            models.Index(fields=["-created_at", "-id"], name="outgoing_email_newest_first"),
+            GinIndex(OpClass(Upper("to"), name="gin_trgm_ops"), name="outgoing_email_to_trgm"),
+            GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="outgoing_email_subject_trgm"),
         ]
 
     def __str__(self):
