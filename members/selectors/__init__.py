@@ -6,6 +6,7 @@ import functools
 import itertools
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, OuterRef, Sum
 from django.db.models.expressions import RawSQL
@@ -107,9 +108,18 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
     renewal = {"total": ended.count(), "renewed": ended.filter(Exists(later)).count()}
     renewal["rate"] = round(100 * renewal["renewed"] / renewal["total"], 1) if renewal["total"] else None
 
+    # Dues by band and by type, per currency: amounts in two currencies are never added together.
     paid = Order.objects.paid().filter(paid_at__date__gte=year_ago).order_by()
-    dues = {band: (total, n) for band, total, n in paid.values_list("band").annotate(Sum("amount"), Count("id"))}
-    dues_rows = [(band.label, *dues.get(band.value, (0, 0))) for band in IncomeBand]
+    by_band = paid.values_list("currency", "band").annotate(Sum("amount"), Count("id"))
+    dues = {(currency, band): (total, n) for currency, band, total, n in by_band}
+    currencies = sorted({currency for currency, _band in dues} or {settings.DUES_CURRENCY})
+    dues_rows = [
+        (band.value, *dues.get((currency, band.value), (0, 0)), currency)
+        for currency in currencies
+        for band in IncomeBand
+    ]
+    by_type = paid.values_list("currency", "membership_type__name").annotate(Sum("amount"), Count("id"))
+    dues_by_type = sorted((name, total, n, currency) for currency, name, total, n in by_type)
     return {
         "today": today,
         "statuses": statuses,
@@ -120,7 +130,8 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         "ending": ending,
         "renewal": renewal,
         "dues": dues_rows,
-        "dues_total": sum(row[1] for row in dues_rows),
+        "dues_by_type": dues_by_type,
+        "dues_totals": [(currency, sum(row[1] for row in dues_rows if row[3] == currency)) for currency in currencies],
     }
 
 
@@ -132,6 +143,7 @@ def dashboard_figures_cached(*, today: datetime.date, refresh: bool = False):
     )
     for row in figures["countries"]:  # "chart" holds the same rows
         row["name"] = countries.name(row["code"]) or row["code"]
+    figures = {**figures, "dues": [(_label(IncomeBand, band), *rest) for band, *rest in figures["dues"]]}
     return figures, computed_at
 
 

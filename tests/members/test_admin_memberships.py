@@ -187,7 +187,11 @@ def test_dashboard_shows_status_counts_endings_renewal_rate_and_dues(admin_clien
     assert dict(figures["statuses"])[MembershipStatus.EXPIRING] == 3
     assert figures["ending"] == [(30, 3), (60, 3), (90, 3)]
     assert (figures["renewal"]["renewed"], figures["renewal"]["total"]) == (1, 2)
-    assert ("Lower-middle income", Decimal("50.00"), 1) in figures["dues"]
+    assert ("lower_middle", Decimal("50.00"), 1, "USD") in figures["dues"]
+    assert "Lower-middle income" in page
+    assert figures["dues_by_type"] == [("Full", Decimal("50.00"), 1, "USD")]
+    assert figures["dues_totals"] == [("USD", Decimal("50.00"))]
+    assert "Dues collected by membership type" in page
 
 
 def test_dashboard_warns_when_the_reminder_job_has_not_run_for_26_hours(admin_client):
