@@ -1,6 +1,6 @@
 """The outbox's delivery throughput against raw smtplib, and queuing an announcement to 100,000 members.
 
-Usage: python bench/mail.py [messages] [members]
+Usage: python bench/mail.py [messages] [members] [subscribers]
 Builds a throw-away database (<DATABASE_URL name>_mail_bench), starts an aiosmtpd sink on a free port
 (a process of its own, so the server does not share this process's interpreter lock with the client
 measured) and prints:
@@ -8,7 +8,9 @@ measured) and prints:
   - the outbox: the same number of queued rows sent by the batch service (claim, build, send, record
     each row), batches of OUTBOX_BATCH_SIZE over one connection each; and the ratio (target >= 0.8);
   - queuing one announcement to `members` members (render, write outbox rows; target <= 60 s) and the
-    queries per batch of members (constant: no query per member).
+    queries per batch of members (constant: no query per member);
+  - then, through bench/alerts.py, the alert fan-out of an edition changing 300 provisions to `subscribers`
+    subscribers (third argument, default 20,000).
 The bench database is dropped at the end.
 """
 
@@ -198,3 +200,7 @@ if __name__ == "__main__":
         main()
     finally:
         drop_database()
+    # The third figure of the issue: the guideline-alert fan-out (300 changed provisions to 20,000 subscribers),
+    # in a process and throw-away database of its own (bench/alerts.py).
+    subscribers = sys.argv[3] if len(sys.argv) > 3 else "20000"
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "alerts.py"), subscribers, "300"], check=True)
