@@ -3,7 +3,7 @@ import datetime
 import factory
 
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion
-from guidelines.services import edition_publish
+from guidelines.services import edition_publish, edition_start_from
 
 
 class GuidelineFactory(factory.django.DjangoModelFactory):
@@ -95,3 +95,37 @@ def _version(edition, provision, number, heading, kind, parent, order, body="Tex
     )
     version.refresh_derived()
     return version
+
+
+INVESTIGATORS = "Text of section 0. Investigators must keep written records of informed consent."
+
+
+def revise_edition(old, *, label="2021", slug=None, kind=Edition.Kind.FULL, reworded=INVESTIGATORS, change_note=""):
+    """A draft of `old` (from build_edition) with every kind of change, in part 1 and part 2 (sections with an even
+    index sit in part 1, odd ones in part 2): section-0 reworded, section-2 renumbered, section-4 moved from part 1
+    to part 2, section-6 removed, new-rule added in part 2. Odd sections stay as they were."""
+    draft = edition_start_from(edition=old, label=label, slug=slug or label, kind=kind)
+    versions = {v.provision.slug: v for v in draft.versions.select_related("provision")}
+    part_2 = Provision.objects.get(guideline=old.guideline, slug="part-2")
+    versions["section-0"].body = reworded
+    versions["section-0"].change_note = change_note
+    versions["section-0"].save()
+    versions["section-2"].number = "1.9"
+    versions["section-2"].save()
+    moved = versions["section-4"]
+    moved.number, moved.parent, moved.order = "2.9", part_2, 9000
+    moved.save()
+    versions["section-6"].delete()
+    ProvisionVersion.objects.create(
+        edition=draft,
+        provision=Provision.objects.create(guideline=old.guideline, slug="new-rule"),
+        number="2.10",
+        heading="Sharing of consent forms",
+        kind="section",
+        parent=part_2,
+        order=9500,
+        body="Consent forms should be shared.",
+    )
+    Edition.objects.filter(pk=draft.pk).update(change_summary="Revised.")
+    draft.refresh_from_db()
+    return draft

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
-from guidelines.models import Edition, Provision, ProvisionVersion, WebhookDelivery, WebhookEndpoint
+from guidelines.models import Edition, Provision, WebhookDelivery, WebhookEndpoint
 from guidelines.services import edition_publish, edition_start_from
 from guidelines.services.webhooks import (
     URL_HAS_CREDENTIALS,
@@ -26,7 +26,7 @@ from guidelines.services.webhooks import (
     webhooks_requeue_due,
 )
 from tests.factories import StaffFactory
-from tests.guidelines.factories import build_edition
+from tests.guidelines.factories import build_edition, revise_edition
 from tests.workers import free_port, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -95,30 +95,7 @@ def readme_verify():
 
 
 def revise(old, *, label="2021", published_on=datetime.date(2021, 5, 1), publish=True):
-    """A new edition of `old`: section-0 reworded, section-2 renumbered, section-4 moved to part 2, section-6
-    removed, a new provision added under part 2 (as the two_editions fixture)."""
-    draft = edition_start_from(edition=old, label=label, slug=label)
-    versions = {v.provision.slug: v for v in draft.versions.select_related("provision")}
-    part_2 = Provision.objects.get(guideline=old.guideline, slug="part-2")
-    versions["section-0"].body = "Text of section 0. Investigators must keep written records of informed consent."
-    versions["section-0"].save()
-    versions["section-2"].number = "1.9"
-    versions["section-2"].save()
-    moved = versions["section-4"]
-    moved.number, moved.parent, moved.order = "2.9", part_2, 9000
-    moved.save()
-    versions["section-6"].delete()
-    ProvisionVersion.objects.create(
-        edition=draft,
-        provision=Provision.objects.create(guideline=old.guideline, slug="new-rule"),
-        number="2.10",
-        heading="Sharing of consent forms",
-        kind="section",
-        parent=part_2,
-        order=9500,
-        body="Consent forms should be shared.",
-    )
-    Edition.objects.filter(pk=draft.pk).update(change_summary="Revised.")
+    draft = revise_edition(old, label=label)
     return edition_publish(edition=draft, published_on=published_on) if publish else draft
 
 
