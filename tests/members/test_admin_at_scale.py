@@ -55,7 +55,7 @@ def every_status():
 
 
 def listed(page) -> set[str]:
-    return set(re.findall(r'<td class="field-email">([^<]+)</td>', page.content.decode()))
+    return set(re.findall(r'<span class="member-email">([^<]+)</span>', page.content.decode()))
 
 
 @time_machine.travel(NOW, tick=False)
