@@ -1,8 +1,8 @@
 """Load the public pages the way a crowd does: gunicorn with production settings, driven by wrk.
 
 Usage: python bench/load.py [seconds-per-page]
-Creates (once) the bench database `<DATABASE_URL name>_bench` with the demo data, starts gunicorn (2 workers,
-society.settings.production, plain HTTP behind the `X-Forwarded-Proto: https` header the proxy sends) twice,
+Creates (once) the bench database `<DATABASE_URL name>_bench` with the demo data, starts gunicorn (the production
+configuration, deploy/gunicorn.conf.py, with 2 worker processes; society.settings.production; plain HTTP behind the `X-Forwarded-Proto: https` header the proxy sends) twice,
 with the page cache on and off (PAGE_CACHE=false), and prints req/s, p50 and p99 per page at 16 connections,
 with the ratio to the cheapest view (/robots.txt: the whole middleware stack, no work). Needs wrk
 (.ci/ensure-wrk) and the machine's Postgres and Redis. Not run in CI: it prints figures, it tests nothing.
@@ -93,13 +93,17 @@ def prepare():
 
 
 def start_gunicorn(page_cache: bool):
+    # The production web server's own configuration (deploy/gunicorn.conf.py: gthread workers, keep-alive), with
+    # the issue's two worker processes; GUNICORN_THREADS may be set to compare.
     env = bench_env(
         DJANGO_SETTINGS_MODULE="society.settings.production",
         PAGE_CACHE="true" if page_cache else "false",
         SECURE_HSTS_SECONDS="0",
+        WEB_CONCURRENCY="2",
+        GUNICORN_BIND=f"127.0.0.1:{PORT}",
     )
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "society.wsgi:application", "--bind", f"127.0.0.1:{PORT}", "--workers", "2"],
+        [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"), "society.wsgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -181,7 +185,10 @@ def main():
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     base = rows[0][1]
-    print(f"\n{CONNECTIONS} connections, {seconds}s per page, gunicorn 2 workers, {os.cpu_count()} cores")
+    threads = os.environ.get("GUNICORN_THREADS", "2")
+    print(
+        f"\n{CONNECTIONS} connections, {seconds}s per page, gunicorn 2 workers x {threads} threads, {os.cpu_count()} cores"
+    )
     print("| page | req/s | p50 ms | p99 ms | ratio | non-2xx/3xx |")
     print("|---|---|---|---|---|---|")
     for name, rps, p50, p99, errors in rows:
