@@ -19,8 +19,15 @@ from django.conf import settings
 from django.core.management import call_command
 
 from guidelines.models import Edition
+from guidelines.services.alerts import (
+    alert_confirm_token,
+    alert_link_urls,
+    alert_manage_token,
+    alert_subscribe,
+)
 from members.demo import DEMO_MEMBER_PASSWORD
 from members.models import Membership, Order, OrderStatus
+from members.services.announcements import unsubscribe_url as announcement_unsubscribe_url
 from members.services.autorenew import off_link_token
 from members.services.refunds import refund_record_in_full
 from members.services.renew_links import renew_links_create
@@ -41,6 +48,9 @@ NOT_PAGES = {
     "news/feed/rss/": "a feed",
     "news/feed/atom/": "a feed",
     "guidelines/feed/": "a feed",
+    "guidelines/<guideline>/feed/": "a feed (tests/guidelines/test_change_feeds.py)",
+    "guidelines/<guideline>/feed/<provision>/": "a feed (tests/guidelines/test_change_feeds.py)",
+    "alerts/mine/cancel/": "POST only (the cancel buttons on the profile)",
     "guidelines/<guideline>/<edition>.json": "a data download",
     "membership/orders/<number>/pdf/": "a PDF download (tests/members/test_documents.py)",
     "membership/credit-notes/<number>/pdf/": "a PDF download (tests/members/test_documents.py)",
@@ -140,6 +150,10 @@ def demo(transactional_db):
         guideline=edition.guideline, language=edition.language, published_on__lt=edition.published_on
     )
     provision = edition.versions.select_related("provision").order_by("order").last().provision
+    # A reader's alert waiting for confirmation, for the pages its emails link to.
+    subscription = alert_subscribe(
+        email="reader@lab.example", guideline=edition.guideline, provision=provision, language="en"
+    )
     values = {
         "guideline": edition.guideline.slug,
         "edition": edition.slug,
@@ -161,6 +175,15 @@ def demo(transactional_db):
             renew_links_create(user_ids=[membership.user_id])[membership.user_id]
         ).path,
         "membership/auto-renew/off/<token>/": f"/membership/auto-renew/off/{off_link_token(membership=membership)}/",
+        "alerts/follow/": f"/alerts/follow/?guideline={edition.guideline.slug}&provision={provision.slug}",
+        "alerts/confirm/<token>/": f"/alerts/confirm/{alert_confirm_token(subscription=subscription)}/",
+        "alerts/manage/<token>/": f"/alerts/manage/{alert_manage_token(email=subscription.email)}/",
+        "alerts/unsubscribe/<token>/": urlsplit(
+            alert_link_urls(email=subscription.email, guideline_id=edition.guideline_id)["unsubscribe_url"]
+        ).path,
+        "membership/announcements/unsubscribe/<token>/": urlsplit(
+            announcement_unsubscribe_url(user_id=membership.user_id)
+        ).path,
     }
     pages = {}
     for pattern in all_patterns():

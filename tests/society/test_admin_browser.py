@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import (
+    Announcement,
     AutoRenew,
     AutoRenewSettings,
     ImportStatus,
@@ -44,6 +45,11 @@ STANDARD_VIEWS = {"changelist", "add", "change", "history", "delete"}
 # Admin URLs that are not pages: a CSV download, a POST-only action, the admin's own plumbing.
 NOT_PAGES = {
     "members_membership_export",
+    "members_order_export",
+    "members_payment_export",
+    "members_user_export",
+    "members_membership_retention_csv",
+    "society_export_download",
     "members_order_reconcile",
     "members_reminderrule_preview_email",  # the email's own HTML, framed by the preview page
     "login",
@@ -164,7 +170,10 @@ def custom_pages(demo) -> dict[str, str]:
         "members_payment_accounting": reverse("admin:members_payment_accounting"),
         "guidelines_edition_import": reverse("admin:guidelines_edition_import"),
         "guidelines_edition_translations": reverse("admin:guidelines_edition_translations"),
+        "members_membership_retention": reverse("admin:members_membership_retention"),
     }
+    announcement = Announcement.objects.order_by("pk").first() or ROW_BUILDERS["members.Announcement"][0]()
+    pages["members_announcement_send"] = reverse("admin:members_announcement_send", args=[announcement.pk])
     rule = ReminderRule.objects.order_by("pk").first()
     member = Membership.objects.filter(terms__isnull=False).first().user
     preview = reverse("admin:members_reminderrule_preview", args=[rule.pk])
