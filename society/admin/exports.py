@@ -145,7 +145,7 @@ class ExportAdmin(admin.ModelAdmin):
         return [path("<int:pk>/download/", download, name="society_export_download"), *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        # While an export runs the page reloads itself (a meta refresh: no script, nothing for the CSP to allow).
+        # While an export runs the page reloads itself (static/js/admin.js; a link without script).
         running = self.get_queryset(request).unfinished().exists()
         return super().changelist_view(request, extra_context={**(extra_context or {}), "refresh": running})
 

@@ -13,6 +13,16 @@
     document.querySelectorAll(".search-label-icon[aria-label]:not([role])").forEach(function (icon) {
       icon.setAttribute("role", "img");
     });
+    // select2's single choice is a combobox named by its rendered text, which is empty until something is chosen:
+    // name it by the field's label instead.
+    document.querySelectorAll('.select2-selection[role="combobox"]:not([aria-label])').forEach(function (box) {
+      const container = box.closest(".select2-container");
+      const name = labelFor(container && container.previousElementSibling);
+      if (name) {
+        box.setAttribute("aria-label", name);
+        box.removeAttribute("aria-labelledby");
+      }
+    });
     document.querySelectorAll(".select2-search__field:not([aria-label])").forEach(function (input) {
       const container = input.closest(".select2-container");
       const name = labelFor(container && container.previousElementSibling);
@@ -22,4 +32,10 @@
 
   new MutationObserver(fix).observe(document.documentElement, { childList: true, subtree: true });
   fix();
+
+  // The Exports page while an export runs (templates/admin/society/export/change_list.html).
+  const progress = document.querySelector("[data-refresh-seconds]");
+  if (progress) {
+    window.setTimeout(function () { window.location.reload(); }, 1000 * Number(progress.dataset.refreshSeconds));
+  }
 })();
