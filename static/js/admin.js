@@ -21,6 +21,8 @@
       if (name) {
         box.setAttribute("aria-label", name);
         box.removeAttribute("aria-labelledby");
+        const rendered = box.querySelector('.select2-selection__rendered[role="textbox"]');
+        if (rendered) rendered.setAttribute("aria-label", name);
       }
     });
     document.querySelectorAll(".select2-search__field:not([aria-label])").forEach(function (input) {
