@@ -93,8 +93,8 @@ def prepare():
 
 
 def start_gunicorn(page_cache: bool):
-    # The production web server's own configuration (deploy/gunicorn.conf.py: gthread workers, keep-alive), with
-    # the two worker processes; GUNICORN_THREADS may be set to compare.
+    # The production web server's own configuration (deploy/gunicorn.conf.py: sync workers unless GUNICORN_THREADS
+    # is set, which compares gthread), with the two worker processes.
     env = bench_env(
         DJANGO_SETTINGS_MODULE="society.settings.production",
         PAGE_CACHE="true" if page_cache else "false",
@@ -185,7 +185,7 @@ def main():
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     base = rows[0][1]
-    threads = os.environ.get("GUNICORN_THREADS", "2")
+    threads = os.environ.get("GUNICORN_THREADS", "1")
     print(
         f"\n{CONNECTIONS} connections, {seconds}s per page, gunicorn 2 workers x {threads} threads, {os.cpu_count()} cores"
     )

@@ -10,7 +10,10 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # Threads let a process wait on Postgres, Redis or Stripe for one request while serving another.
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# One thread (sync workers) unless asked: measured with bench/load.py (2 processes, wrk at 16 connections), gthread
+# with 2 threads and keep-alive halved the cheapest view's throughput (2,715 -> 1,273 req/s) and put its p99 at
+# 1.4 s, against 10 ms with sync workers; the pages are CPU-bound, threads only add queueing behind the GIL.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
 # Above the slowest legitimate request (a large streamed CSV of < 5,000 rows, a PDF); larger exports run in Celery.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
