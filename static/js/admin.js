@@ -25,6 +25,10 @@
         if (rendered) rendered.setAttribute("aria-label", name);
       }
     });
+    // A tabular inline wider than a phone scrolls inside its group: the keyboard must be able to reach it.
+    document.querySelectorAll(".inline-group:not([tabindex])").forEach(function (group) {
+      if (group.scrollWidth > group.clientWidth) group.setAttribute("tabindex", "0");
+    });
     document.querySelectorAll(".select2-search__field:not([aria-label])").forEach(function (input) {
       const container = input.closest(".select2-container");
       const name = labelFor(container && container.previousElementSibling);
