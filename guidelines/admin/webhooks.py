@@ -15,7 +15,7 @@ from guidelines.services.webhooks import (
     webhook_endpoint_save,
     webhook_endpoint_validate,
 )
-from society.admin.base import BoundedChangeListMixin
+from society.admin.base import BoundedChangeListMixin, LogAdminMixin
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -53,7 +53,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(BoundedChangeListMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(LogAdminMixin, BoundedChangeListMixin, admin.ModelAdmin):
     list_display = [
         "endpoint",
         "edition",
@@ -89,16 +89,6 @@ class WebhookDeliveryAdmin(BoundedChangeListMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     show_full_result_count = False
-
-    # A log: rows are written and updated by the webhook services only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Retry selected deliveries now"), permissions=["view"])
     def retry_now(self, request, queryset):

@@ -44,6 +44,20 @@ def _is_valid(field, value: str) -> bool:
     return True
 
 
+class LogAdminMixin:
+    """For a table the services write and staff only read (the outbox, webhook deliveries, exports, alert
+    subscriptions): no adding, editing or deleting by hand; actions may still hand rows back to a service."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HistoryAdmin(BoundedChangeListMixin, SimpleHistoryAdmin):
     """simple_history's history pages pass the ids in their URL straight to a query: a non-numeric id is a
     ValueError there. Here it is a 404, like Django's own change page."""

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from society.admin.base import LogAdminMixin
 from society.exports import csv_response
 from society.models import Export, ExportStatus
 from society.services.exports import EXPORT_STORAGE, export_query, export_request
@@ -85,7 +86,7 @@ class BackgroundExportMixin:
 
 
 @admin.register(Export)
-class ExportAdmin(admin.ModelAdmin):
+class ExportAdmin(LogAdminMixin, admin.ModelAdmin):
     list_display = ["title", "status_display", "progress", "created_at", "expires_at", "download"]
     readonly_fields = ["title", "status", "rows_total", "rows_done", "error", "created_at", "finished_at"]
     fields = readonly_fields
@@ -101,15 +102,6 @@ class ExportAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the hourly purge deletes the file with the row
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, export):

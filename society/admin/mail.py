@@ -2,13 +2,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from society.admin.base import BoundedChangeListMixin, LargeTableAdminMixin
+from society.admin.base import BoundedChangeListMixin, LargeTableAdminMixin, LogAdminMixin
 from society.models import OutgoingEmail, SuppressedAddress
 from society.services.mail import outgoing_email_resend
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(LogAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["to", "subject", "kind", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
     list_filter = ["status", "kind"]
     search_fields = ["to", "subject", "message_id", "related_key"]
@@ -38,16 +38,6 @@ class OutgoingEmailAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.searched_by_staff(search_term), False
-
-    # The outbox is a log: rows are written by services only, never edited or deleted by hand.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Re-send selected failed emails"), permissions=["view"])
     def resend(self, request, queryset):
