@@ -20,7 +20,7 @@ from django_countries import countries
 
 from members.forms.accounts import AccountDeleteForm, ProfileForm, QuickSelect
 from members.models import User
-from members.selectors import has_member_access
+from members.selectors.access import request_member_access
 from members.services.accounts import user_erase, user_export_data, user_language_set, user_profile_update
 from society.i18n import icu_collation
 
@@ -78,6 +78,12 @@ class ProfileDeleteView(FormView):
         return redirect("home")
 
 
+def all_and_countries():
+    # A function, not a list: QuickSelect keeps the options' markup per language under it, so the 250 names
+    # are neither sorted nor escaped again for every page.
+    return [("", _("All countries")), *countries]
+
+
 @method_decorator(verified_email_required, name="dispatch")
 class DirectoryView(ListView):
     template_name = "members/directory.html"
@@ -85,7 +91,7 @@ class DirectoryView(ListView):
     context_object_name = "people"
 
     def dispatch(self, request, *args, **kwargs):
-        if not has_member_access(request.user):
+        if not request_member_access(request):
             # A page in the layout explaining how to get access, not a bare 403.
             return render(request, "members/directory_closed.html", status=403)
         return super().dispatch(request, *args, **kwargs)
@@ -109,9 +115,9 @@ class DirectoryView(ListView):
             country=self.request.GET.get("country", ""),
             # Written by QuickSelect, whose options are kept per language: a template loop over 250 countries
             # was a third of the directory's render.
-            country_select=QuickSelect(
-                attrs={"id": "directory-country"}, choices=[("", _("All countries")), *countries]
-            ).render("country", self.request.GET.get("country", "")),
+            country_select=QuickSelect(attrs={"id": "directory-country"}, choices=all_and_countries).render(
+                "country", self.request.GET.get("country", "")
+            ),
             querystring=query.urlencode(),
             **kwargs,
         )

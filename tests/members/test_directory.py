@@ -152,6 +152,7 @@ def count_directory_queries(client, params):
 def test_directory_runs_the_same_number_of_queries_for_10_and_1000_members(client, params):
     client.force_login(current_member())
     add_directory_members(0, 10)
+    count_directory_queries(client, params)  # the footer's pages and content version, kept after a first page
     small, _shown = count_directory_queries(client, params)
     add_directory_members(10, 990)
     large, shown = count_directory_queries(client, params)
