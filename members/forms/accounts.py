@@ -39,6 +39,22 @@ class QuickSelect(forms.Select):
     lists): escaping 250 names was still 3 ms of every profile and checkout page; only `selected` differs."""
 
     _options_html: dict[tuple, str] = {}
+    _first_choice_empty: dict[tuple, bool] = {}
+
+    def use_required_attribute(self, initial):
+        # Django's Select lists every choice to look at the first one; for a kept list, look once per language.
+        source = _choices_source(self.choices)
+        if source is None or self.allow_multiple_selected:
+            return super().use_required_attribute(initial)
+        key = (translation.get_language(), source)
+        if key not in self._first_choice_empty:
+            first = next(iter(self.choices), None)
+            empty = first is not None and self._choice_has_empty_value(first)
+            if len(self._first_choice_empty) < 64:
+                self._first_choice_empty[key] = empty
+        else:
+            empty = self._first_choice_empty[key]
+        return forms.Widget.use_required_attribute(self, initial) and empty
 
     def options_html(self, selected: set[str]) -> str:
         # Keyed by where the choices come from (the function that lists them) when that is known: listing 250
