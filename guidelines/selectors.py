@@ -96,7 +96,9 @@ def published_edition(state: GuidelineState, slug) -> Edition:
 
 
 def edition_versions(edition):
-    return list(edition.versions.select_related("provision", "parent").in_reading_order())
+    """The versions of an edition in reading order, with what its page shows: not the Markdown source, and not
+    the search vector (a long string per provision the page never shows)."""
+    return list(edition.versions.select_related("provision").defer("body", "search_vector").in_reading_order())
 
 
 def outline_depths(versions) -> list[int]:
@@ -131,6 +133,8 @@ def provision_history(state: GuidelineState, edition, provision_ids=None) -> dic
     else:  # a draft preview: its history runs through every published edition
         editions = [*state.originals, source]
     labels = {e.pk: e.label for e in editions}
+    # Translated once per edition, not once per amended provision.
+    amended = {e.pk: _("amended %(edition)s") % {"edition": e.label} for e in editions}
     order = {e.pk: index for index, e in enumerate(editions)}
     rows = ProvisionVersion.objects.filter(edition__in=list(labels)).values_list(
         "provision_id", "edition_id", "content_hash"
@@ -148,7 +152,7 @@ def provision_history(state: GuidelineState, edition, provision_ids=None) -> dic
             if previous is None:
                 parts.append(labels[edition_id])
             elif digest != previous:
-                parts.append(_("amended %(edition)s") % {"edition": labels[edition_id]})
+                parts.append(amended[edition_id])
             previous = digest
         tags[provision_id] = ", ".join(parts)
     return tags
@@ -261,22 +265,28 @@ def search_provisions(query_text: str, *, language="en", all_editions=False, max
     The query is parsed with the text search configuration of that language, the one its text was indexed
     with, so "células" finds "célula" in a Spanish translation and an English query never matches Spanish.
 
-    Two queries whatever the size of the library: the ranked matches, then highlighted snippets for only
-    the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30 rows)."""
+    Three queries whatever the size of the library: the ranked matches (only the columns a result shows: the
+    300 rows are ranked and sorted in full), their few editions with each one's URL, then highlighted snippets
+    for only the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30
+    rows)."""
     config = search_config(language)
     query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=config)
     versions = ProvisionVersion.objects.published().filter(language=language, search_vector=query)
     if not all_editions:
         current = Edition.objects.current()
         versions = versions.filter(Q(edition__in=current) | Q(edition__translation_of__in=current))
-    ranked = (
+    ranked = list(
         versions.annotate(rank=SearchRank(F("search_vector"), query))
-        .select_related("edition__guideline", "provision")
-        .defer("body", "body_html", "body_text", "search_vector")
+        .select_related("provision")
+        .only("edition_id", "provision__slug", "number", "heading")
         .order_by("-rank", "-edition__published_on", "pk")[:max_rows]
     )
+    editions = Edition.objects.select_related("guideline").in_bulk({version.edition_id for version in ranked})
+    for edition in editions.values():
+        edition.reading_url = edition.get_absolute_url()  # once per edition, not a reverse() per hit
     groups = {}
     for version in ranked:
+        version.edition = editions[version.edition_id]
         group = groups.get(version.provision_id)
         if group is None:
             if len(groups) == max_provisions:

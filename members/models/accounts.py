@@ -53,6 +53,10 @@ STAFF_SEARCH_KEYS = {
 }
 
 
+# What in_directory() asks of the user row besides its membership: the condition of the directory's indexes.
+LISTED = models.Q(directory_visible=True, is_active=True, erased_at__isnull=True)
+
+
 class UserQuerySet(models.QuerySet):
     def with_email(self, email: str):
         return self.filter(email__iexact=email.strip())
@@ -63,9 +67,7 @@ class UserQuerySet(models.QuerySet):
         Joined to the memberships, a search for a common name hashed all 250,000 current memberships (~100 ms
         at 500,000 members) to keep 3,000 of them."""
         grace_floor = (today or society_today()) - datetime.timedelta(days=settings.GRACE_DAYS)
-        return self.filter(
-            directory_visible=True, is_active=True, erased_at__isnull=True, membership_end__gte=grace_floor
-        )
+        return self.filter(LISTED, membership_end__gte=grace_floor)
 
     def matching(self, query: str):
         """Name or institution contains `query`, ignoring case and accents (uses the trigram indexes)."""
@@ -227,18 +229,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["country"], name="user_country"),
             models.Index(fields=["email", "-id"], name="user_email_order"),
             # The directory's count without a search: an index-only scan of the listed members.
-            models.Index(
-                fields=["membership_end"],
-                condition=models.Q(directory_visible=True, is_active=True, erased_at__isnull=True),
-                name="user_listed_membership_end",
-            ),
+            models.Index(fields=["membership_end"], condition=LISTED, name="user_listed_membership_end"),
             # The directory browsed in each reader's collation (DirectoryView): its first page reads 25 entries
             # of one of these instead of sorting 100,000 listed names.
             *[
                 models.Index(
                     Collate("full_name", icu_collation(code)),
                     models.F("id"),
-                    condition=models.Q(directory_visible=True),
+                    condition=LISTED,
                     name=f"user_listed_name_{code.replace('-', '_')}",
                 )
                 for code, _name in settings.LANGUAGES

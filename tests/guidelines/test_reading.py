@@ -173,8 +173,8 @@ def _queries(client, url):
         (lambda e: _url("compare", guideline=e.guideline.slug, old=e.slug, new="copy"), 3),
         # guideline, editions, the version, its timeline, its history tag
         (lambda e: _url("provision", guideline=e.guideline.slug, edition=e.slug, provision="section-5"), 5),
-        # ranked matches, highlights for the shown hits
-        (lambda e: "/guidelines/search/?q=consent+records&editions=all", 2),
+        # ranked matches, their editions, highlights for the shown hits
+        (lambda e: "/guidelines/search/?q=consent+records&editions=all", 3),
     ],
     ids=["edition", "compare", "provision", "search"],
 )
