@@ -258,15 +258,38 @@ def default_search_language(ui_language):
     return "en"
 
 
+@dataclass
+class SearchProvision:
+    pk: int
+    slug: str
+
+
+@dataclass
+class SearchHit:
+    """A provision's version that matched, as a search result shows it."""
+
+    pk: int
+    edition: Edition
+    number: str
+    heading: str
+    anchor: str  # as ProvisionVersion.anchor
+    heading_html: str = ""
+    snippet_html: str = ""
+
+    @property
+    def edition_id(self):
+        return self.edition.pk
+
+
 def search_provisions(query_text: str, *, language="en", all_editions=False, max_provisions=30, max_rows=300):
     """Ranked full-text matches in editions in `language` (originals and translations), grouped by
-    provision: [{"provision", "hits": [version, ...]}], best first.
+    provision: [{"provision": SearchProvision, "hits": [SearchHit, ...]}], best first.
 
     The query is parsed with the text search configuration of that language, the one its text was indexed
     with, so "células" finds "célula" in a Spanish translation and an English query never matches Spanish.
 
-    Three queries whatever the size of the library: the ranked matches (only the columns a result shows: the
-    300 rows are ranked and sorted in full), their few editions with each one's URL, then highlighted snippets
+    Three queries whatever the size of the library: the ranked matches (only the columns a result shows: they
+    are sorted in full), their few editions with each one's URL, then highlighted snippets
     for only the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30
     rows)."""
     config = search_config(language)
@@ -275,24 +298,24 @@ def search_provisions(query_text: str, *, language="en", all_editions=False, max
     if not all_editions:
         current = Edition.objects.current()
         versions = versions.filter(Q(edition__in=current) | Q(edition__translation_of__in=current))
+    # Plain tuples: up to 300 rows are read to find 30 provisions, and model instances for all of them (each
+    # with its provision) took longer than the ranking itself.
     ranked = list(
         versions.annotate(rank=SearchRank(F("search_vector"), query))
-        .select_related("provision")
-        .only("edition_id", "provision__slug", "number", "heading")
-        .order_by("-rank", "-edition__published_on", "pk")[:max_rows]
+        .order_by("-rank", "-edition__published_on", "pk")
+        .values_list("pk", "provision_id", "provision__slug", "edition_id", "number", "heading")[:max_rows]
     )
-    editions = Edition.objects.select_related("guideline").in_bulk({version.edition_id for version in ranked})
+    editions = Edition.objects.select_related("guideline").in_bulk({row[3] for row in ranked})
     for edition in editions.values():
         edition.reading_url = edition.get_absolute_url()  # once per edition, not a reverse() per hit
     groups = {}
-    for version in ranked:
-        version.edition = editions[version.edition_id]
-        group = groups.get(version.provision_id)
+    for pk, provision_id, slug, edition_id, number, heading in ranked:
+        group = groups.get(provision_id)
         if group is None:
             if len(groups) == max_provisions:
                 continue
-            group = groups[version.provision_id] = {"provision": version.provision, "hits": []}
-        group["hits"].append(version)
+            group = groups[provision_id] = {"provision": SearchProvision(provision_id, slug), "hits": []}
+        group["hits"].append(SearchHit(pk, editions[edition_id], number, heading, f"p-{slug}"))
     if not groups:
         return []
     options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": config}
