@@ -227,7 +227,7 @@ def test_in_directory_lists_exactly_the_listed_members_whose_membership_gives_ac
     }
     for label, end in ends.items():
         for listed in [True, False]:
-            user = UserFactory(full_name=f"{label} {listed}", directory_visible=True if listed else False)
+            user = UserFactory(full_name=f"{label} {listed}", directory_visible=listed)
             start = (end or TODAY) - datetime.timedelta(days=364)
             TermFactory(membership=MembershipFactory(user=user), start=start, end=end)
     cancelled = current_member(full_name="cancelled", directory_visible=True)
