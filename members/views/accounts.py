@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Collate
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -19,10 +18,9 @@ from django.views.generic import FormView, ListView, View
 from django_countries import countries
 
 from members.forms.accounts import AccountDeleteForm, ProfileForm, QuickSelect
-from members.models import User
 from members.selectors.access import request_member_access
+from members.selectors.directory import SearchPaginator, directory_people
 from members.services.accounts import user_erase, user_export_data, user_language_set, user_profile_update
-from society.i18n import icu_collation
 
 DIRECTORY_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 200
@@ -96,15 +94,18 @@ class DirectoryView(ListView):
             return render(request, "members/directory_closed.html", status=403)
         return super().dispatch(request, *args, **kwargs)
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        if self.request.GET.get("q", "").strip():
+            return SearchPaginator(queryset, per_page, **kwargs)
+        return super().get_paginator(queryset, per_page, **kwargs)
+
     def get_queryset(self):
-        people = User.objects.in_directory().matching(self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH])
-        country = self.request.GET.get("country", "")
-        if country in dict(countries):
-            people = people.filter(country=country)
         # The reader's ICU collation sorts "Åsa" beside "Asa" (or after "Z" in Swedish-like orders) and groups
         # scripts, instead of ordering by code point.
-        return people.only("full_name", "institution", "country", "orcid").order_by(
-            Collate("full_name", icu_collation(translation.get_language())), "pk"
+        return directory_people(
+            query=self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH],
+            country=self.request.GET.get("country", ""),
+            language=translation.get_language(),
         )
 
     def get_context_data(self, **kwargs):
