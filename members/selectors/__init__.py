@@ -40,8 +40,7 @@ def membership_status_for_user(user) -> MembershipStatus | None:
     """The user's derived membership status, or None for a visitor or an account with no membership."""
     if not getattr(user, "is_authenticated", False):
         return None
-    # Three columns and the one Python definition of a status (membership_status), not with_status()'s CASE:
-    # every signed-in page asks, and building that expression was most of the question's cost.
+    # Three columns and membership_status(), not with_status()'s CASE, whose building cost more than the query.
     found = Membership.objects.filter(user=user).values_list("cancelled_at", "lifetime", "current_end").first()
     if found is None:
         return None

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from members.forms.accounts import QuickSelect
+from members.services.memberships import membership_cancel
 from society import chrome, page_cache
-from tests.factories import MembershipFactory, TermFactory, UserFactory
+from tests.factories import MembershipFactory, StaffFactory, TermFactory, UserFactory
 from tests.society.factories import PageFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,13 +123,24 @@ def membership_status_reads(queries):
     ]
 
 
-@pytest.mark.parametrize("url", [MEMBERSHIP, DIRECTORY])
-def test_a_member_page_reads_the_members_status_once(url):
+@pytest.mark.parametrize(("url", "reads"), [(MEMBERSHIP, 1), (DIRECTORY, 0)])
+def test_a_member_page_reads_the_membership_only_for_what_it_shows(url, reads):
+    """The membership page reads it to show it; the header's Directory link and the directory's door answer from
+    the signed-in user's own row (User.membership_end)."""
     client = signed_in(current_member())
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
-    assert len(membership_status_reads(queries.captured_queries)) == 1
+    assert len(membership_status_reads(queries.captured_queries)) == reads
+
+
+def test_a_cancelled_membership_closes_the_directory_on_the_next_request():
+    member = current_member()
+    client = signed_in(member)
+    assert f'href="{DIRECTORY}"' in client.get(MEMBERSHIP).content.decode()
+    membership_cancel(membership=member.membership, reason="Asked to leave", by=StaffFactory())
+    assert client.get(DIRECTORY).status_code == 403
+    assert f'href="{DIRECTORY}"' not in client.get(reverse("members:profile")).content.decode()
 
 
 def test_quick_select_lists_choices_given_as_a_function_once_per_language():
