@@ -26,6 +26,7 @@ from .payments import (
 )
 from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from .renew_links import RenewLink
+from .retention import TermFact
 
 __all__ = [
     "Announcement",
@@ -59,5 +60,6 @@ __all__ = [
     "RenewLink",
     "StripeEvent",
     "Term",
+    "TermFact",
     "User",
 ]
