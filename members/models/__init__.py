@@ -26,7 +26,7 @@ from .payments import (
 )
 from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from .renew_links import RenewLink
-from .retention import TermFact
+from .retention import CohortCount, RenewalCount, TermFact
 
 __all__ = [
     "Announcement",
@@ -36,6 +36,7 @@ __all__ = [
     "ChargeStatus",
     "RenewalCharge",
     "RenewalNotice",
+    "CohortCount",
     "CountryBand",
     "CreditNoteCounter",
     "ImportStatus",
@@ -58,6 +59,7 @@ __all__ = [
     "ReminderRule",
     "ReminderRuleTranslation",
     "RenewLink",
+    "RenewalCount",
     "StripeEvent",
     "Term",
     "TermFact",

@@ -1,15 +1,17 @@
-"""TermFact: one narrow row per counting term with what the retention figures ask of it, kept by the database.
+"""What the retention figures ask of each term, written down once by the database instead of worked out from
+every term on every computation (seconds at 500,000 members, twenty for a filtered Retention page).
 
-The Retention page and the dashboard used to walk every term with window functions (the next term's start,
-the member's first term, their country through two joins) on every computation: seconds at 500,000 members,
-twenty for a filtered view. These facts are those answers written down once, when a term, a member's country
-or a membership's source changes, so a figure is one indexed read of narrow rows.
+- TermFact: one narrow row per counting term (its next term's start, whether it is the member's first, the
+  join date, the member's country, ...), for figures over a chosen country or join year and the at-risk count.
+- RenewalCount, CohortCount: the same facts counted by month and by the keys the filters and breakdowns use
+  (type, country, ...), so the unfiltered page sums a few thousand counts instead of reading a million rows.
+  Each is a ledger of signed changes: a trigger adds a row per change (no row is updated, so concurrent
+  renewals never wait on one counter row), and compaction (term_facts_compact) sums them again.
 
-Triggers (below, and in the database) rewrite a membership's facts from its terms whenever anything they
-depend on is written, by any path: services, imports, admin, raw SQL. The rows are computed by one SQL
-function, members_termfact_rows() (migration 0017), which the triggers and `term_facts_rebuild()` share, so
-a rebuild and a trigger can never disagree. Writes that switch triggers off (the bench populations' bulk
-loads, session_replication_role = replica) must call term_facts_rebuild() afterwards.
+Triggers (below) rewrite a membership's facts, and add the changed counts, whenever anything they depend on
+is written, by any path: services, imports, admin, raw SQL. Both the triggers and the rebuild read one view,
+members_termfact_source (migration 0017), so they can never disagree. Writes with triggers switched off (the
+bench populations' bulk loads, session_replication_role = replica) must call term_facts_rebuild() after.
 """
 
 import pgtrigger
@@ -21,6 +23,9 @@ from .memberships import Membership, MembershipType, Term
 
 # Cohort anniversaries a fact records (bit n of `anniversaries`): the Retention page shows 1, 2, 3 and 5.
 MAX_ANNIVERSARY = 30
+# RenewalCount keeps the days between a term's end and the next term's start up to this many, and "later" as
+# MAX_GAP: enough to tell a renewal within any grace period shorter than that (GRACE_DAYS is 30).
+MAX_GAP = 61
 
 
 class TermFact(models.Model):
@@ -41,8 +46,11 @@ class TermFact(models.Model):
     source = models.CharField(max_length=10)
     # Bit n set: a counting term of the membership covers the n-th anniversary of joining (n <= 30).
     anniversaries = models.IntegerField()
-    # When the membership's latest counting term was written (the at-risk figure: no sign-in since).
+    # When the membership's latest counting term was written, whether it is cancelled and the member's last
+    # sign-in: the at-risk count reads them without a join to 500,000 memberships and accounts.
     last_written = models.DateTimeField()
+    cancelled = models.BooleanField()
+    last_login = models.DateTimeField(null=True)
 
     class Meta:
         # Every index includes the columns its figures read, so each figure is an index-only scan.
@@ -72,7 +80,15 @@ class TermFact(models.Model):
             # Each membership's latest term: members at risk, members with access by country.
             models.Index(
                 fields=["end"],
-                include=["membership", "membership_type", "country", "joined", "last_written"],
+                include=[
+                    "membership",
+                    "membership_type",
+                    "country",
+                    "joined",
+                    "last_written",
+                    "cancelled",
+                    "last_login",
+                ],
                 condition=Q(next_start__isnull=True),
                 name="termfact_latest_end",
             ),
@@ -81,6 +97,53 @@ class TermFact(models.Model):
 
     def __str__(self):
         return f"{self.term_id}: {self.start} – {self.end or '∞'}"
+
+
+class RenewalCount(models.Model):
+    """Terms with an end, counted by the month they end in: a change adds +n/-n rows (see the module)."""
+
+    end_month = models.DateField()
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    country = models.CharField(max_length=2)
+    first = models.BooleanField()
+    # Days from the end to the next term's start, at most MAX_GAP; None: no later term (yet).
+    gap = models.SmallIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["end_month"],
+                include=["membership_type", "country", "first", "gap", "n"],
+                name="renewalcount_month",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.end_month}: {self.n}"
+
+
+class CohortCount(models.Model):
+    """First terms counted by the month the member joined in: a change adds +n/-n rows (see the module)."""
+
+    joined_month = models.DateField()
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    country = models.CharField(max_length=2)
+    source = models.CharField(max_length=10)
+    anniversaries = models.IntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["joined_month"],
+                include=["membership_type", "country", "source", "anniversaries", "n"],
+                name="cohortcount_month",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.joined_month}: {self.n}"
 
 
 # A membership's facts are rewritten whole: a handful of rows, and no case can be forgotten (a renewal changes
@@ -103,8 +166,9 @@ pgtrigger.Trigger(
 pgtrigger.Trigger(
     name="user_country_refreshes_facts",
     when=pgtrigger.After,
-    operation=pgtrigger.UpdateOf("country"),
-    condition=pgtrigger.Q(old__country__df=pgtrigger.F("new__country")),
+    operation=pgtrigger.UpdateOf("country", "last_login"),
+    condition=pgtrigger.Q(old__country__df=pgtrigger.F("new__country"))
+    | pgtrigger.Q(old__last_login__df=pgtrigger.F("new__last_login")),
     func="""
         PERFORM members_termfact_refresh(m.id) FROM members_membership m WHERE m.user_id = NEW.id;
         RETURN NULL;
@@ -114,9 +178,10 @@ pgtrigger.Trigger(
 pgtrigger.Trigger(
     name="membership_source_refreshes_facts",
     when=pgtrigger.After,
-    operation=pgtrigger.UpdateOf("source", "user_id"),
+    operation=pgtrigger.UpdateOf("source", "user_id", "cancelled_at"),
     condition=pgtrigger.Q(old__source__df=pgtrigger.F("new__source"))
-    | pgtrigger.Q(old__user_id__df=pgtrigger.F("new__user_id")),
+    | pgtrigger.Q(old__user_id__df=pgtrigger.F("new__user_id"))
+    | pgtrigger.Q(old__cancelled_at__df=pgtrigger.F("new__cancelled_at")),
     func="""
         PERFORM members_termfact_refresh(NEW.id);
         RETURN NULL;

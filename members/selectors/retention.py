@@ -28,6 +28,7 @@ from psycopg2.errors import QueryCanceled
 
 from members.models import CountryBand, MembershipType, OrderStatus
 from members.models.memberships import society_today
+from members.models.retention import MAX_GAP
 from members.selectors import dashboard_figures_cached
 from society.cache import cached_figures
 
@@ -54,19 +55,22 @@ class RetentionFilter:
     )
 
     def params(self, today: datetime.date) -> dict:
+        grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
         return {
             "start": self.start,
             "end": self.end,
             "prior_start": self.start - relativedelta(years=1),
             "today": today,
             "grace": settings.GRACE_DAYS,
-            "grace_floor": today - datetime.timedelta(days=settings.GRACE_DAYS),
+            "grace_floor": grace_floor,
             "type": self.membership_type,
             "band": self.band,
             "country": self.country,
             "join_start": datetime.date(self.join_year, 1, 1) if self.join_year else None,
             "join_next": datetime.date(self.join_year + 1, 1, 1) if self.join_year else None,
             "window_end": today + datetime.timedelta(days=self.window_days),
+            # Months before the grace floor's month are read from RenewalCount (every term in them is decided).
+            "counted_until": max(self.start - relativedelta(years=1), grace_floor.replace(day=1)),
             "pending": OrderStatus.PENDING.value,
         }
 
@@ -88,25 +92,26 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _filters(chosen: "RetentionFilter") -> str:
-    """The member filters on TermFact `f`, each only when chosen, so the planner sees the plain query and
-    picks the index of the filter (country, join year) or of the period."""
+def _filters(chosen: "RetentionFilter", alias: str = "f", joined: str = "joined") -> str:
+    """The member filters on the facts or counts `alias`, each only when chosen, so the planner sees the plain
+    query and picks the index of the filter (country, join year) or of the period."""
     filters = []
     if chosen.membership_type:
-        filters.append("f.membership_type_id = (SELECT id FROM members_membershiptype WHERE slug = %(type)s)")
+        filters.append(f"{alias}.membership_type_id = (SELECT id FROM members_membershiptype WHERE slug = %(type)s)")
     if chosen.country:
-        filters.append("f.country = %(country)s")
+        filters.append(f"{alias}.country = %(country)s")
     if chosen.band:
-        filters.append("f.country IN (SELECT country FROM members_countryband WHERE band = %(band)s)")
+        filters.append(f"{alias}.country IN (SELECT country FROM members_countryband WHERE band = %(band)s)")
     if chosen.join_year:
-        filters.append("f.joined >= %(join_start)s AND f.joined < %(join_next)s")
+        filters.append(f"{alias}.{joined} >= %(join_start)s AND {alias}.{joined} < %(join_next)s")
     return "".join(f" AND {condition}" for condition in filters)
 
 
 # Renewal rates by month (this period and the year before) and attrition by country and type (this period),
-# in one read of the terms that ended in those two years: by day, then summed into months here, because
-# "undecided" and "ended before today" need the day; by country, from which the bands are summed here (a band
-# is a property of the country, read from CountryBand when the figures are computed, as the changelist does).
+# in one read: by day, summed into months here, because "undecided" and "ended before today" need the day; by
+# country, from which the bands are summed here (a band is a property of the country, read from CountryBand
+# when the figures are computed, as the changelist does). Months before `counted_until` come from
+# RENEWAL_COUNTS_SQL instead, when it can answer: then only the last month or two are read term by term.
 _RENEWED = 'COALESCE(f.next_start <= f."end" + %(grace)s, false)'
 _DECIDED = f'({_RENEWED} OR f."end" < %(grace_floor)s)'
 _UNDECIDED = f'(NOT {_RENEWED} AND f."end" >= %(grace_floor)s)'
@@ -124,8 +129,28 @@ RENEWAL_SQL = f"""
         COUNT(*) FILTER (WHERE {_IN_PERIOD} AND {_DECIDED}) AS decided,
         COUNT(*) FILTER (WHERE {_IN_PERIOD} AND NOT {_RENEWED} AND f."end" < %(grace_floor)s) AS lapsed
     FROM members_termfact f
-    WHERE f."end" >= %(prior_start)s AND f."end" <= %(end)s AND f."end" < %(today)s __FILTERS__
+    WHERE f."end" >= %(counted_until)s AND f."end" <= %(end)s AND f."end" < %(today)s __FILTERS__
     GROUP BY GROUPING SETS ((f."end"), (f.country), (f.membership_type_id))
+"""
+# The same figures from the counts, for months that ended before the grace floor's month: every term there is
+# decided, and ended before today.
+_COUNT_RENEWED = "r.gap <= %(grace)s"
+RENEWAL_COUNTS_SQL = f"""
+    SELECT r.end_month AS day, r.country, r.membership_type_id AS type_id,
+        GROUPING(r.end_month) = 0 AS by_day, GROUPING(r.country) = 0 AS by_country,
+        COALESCE(SUM(r.n), 0) AS ended,
+        COALESCE(SUM(r.n) FILTER (WHERE {_COUNT_RENEWED}), 0) AS renewed,
+        0 AS undecided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.first), 0) AS first_ended,
+        COALESCE(SUM(r.n) FILTER (WHERE r.first AND {_COUNT_RENEWED}), 0) AS first_renewed,
+        0 AS first_undecided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s), 0) AS in_period,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s), 0) AS decided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s AND NOT COALESCE({_COUNT_RENEWED}, false)), 0)
+            AS lapsed
+    FROM members_renewalcount r
+    WHERE r.end_month >= %(prior_start)s AND r.end_month <= %(end)s AND r.end_month < %(counted_until)s __FILTERS__
+    GROUP BY GROUPING SETS ((r.end_month), (r.country), (r.membership_type_id))
 """
 _MONTH_COUNTS = ("ended", "renewed", "undecided", "first_ended", "first_renewed", "first_undecided")
 
@@ -187,22 +212,71 @@ def renewal_figures(rows: list[dict], *, start: datetime.date, end: datetime.dat
 def _cohort_columns(n: int) -> str:
     # The same anniversary date the facts' `anniversaries` bits were computed for (members_termfact_source).
     due = f"(f.joined + interval '{n} years')::date <= %(today)s AND {_IN_COHORTS}"
-    return f"COUNT(*) FILTER (WHERE {due}) AS due_{n}, COUNT(*) FILTER (WHERE {due} AND f.anniversaries & {1 << n} <> 0) AS kept_{n}"
+    kept = f"{due} AND f.anniversaries & {1 << n} <> 0"
+    return f"COUNT(*) FILTER (WHERE {due}) AS due_{n}, COUNT(*) FILTER (WHERE {kept}) AS kept_{n}"
+
+
+def _cohort_count_columns(n: int) -> str:
+    # Whole months only: the month holding the last due join date is read term by term (COHORT_SQL).
+    due = f"c.joined_month < %(boundary_{n})s AND {_IN_COHORTS.replace('f.joined', 'c.joined_month')}"
+    kept = f"{due} AND c.anniversaries & {1 << n} <> 0"
+    return (
+        f"COALESCE(SUM(c.n) FILTER (WHERE {due}), 0) AS due_{n},"
+        f" COALESCE(SUM(c.n) FILTER (WHERE {kept}), 0) AS kept_{n}"
+    )
 
 
 # Cohorts by join year and new members of the period by source, in one read of the members' first terms (the
-# period lies within the cohort years, or just before them when a ten-year period starts mid-year).
+# period lies within the cohort years, or just before them when a ten-year period starts mid-year): from the
+# counts by join month, but for the months in which an anniversary falls due today, read term by term.
 _IN_COHORTS = "f.joined >= %(first_year_start)s AND f.joined <= %(last_year_end)s"
+_JOINED_IN_REACH = (
+    "f.joined >= LEAST(%(first_year_start)s, %(start)s) AND f.joined <= GREATEST(%(last_year_end)s, %(end)s)"
+)
 COHORT_SQL = f"""
     SELECT EXTRACT(YEAR FROM f.joined)::int AS year, f.source, GROUPING(f.source) = 0 AS by_source,
         COUNT(*) FILTER (WHERE {_IN_COHORTS}) AS members,
         {", ".join(_cohort_columns(n) for n in COHORT_YEARS)},
         COUNT(*) FILTER (WHERE f.joined >= %(start)s AND f.joined <= %(end)s) AS new_members
     FROM members_termfact f
-    WHERE f.first AND f.joined >= LEAST(%(first_year_start)s, %(start)s)
-      AND f.joined <= GREATEST(%(last_year_end)s, %(end)s) __FILTERS__
+    WHERE f.first AND {_JOINED_IN_REACH} AND ({" OR ".join(f"(f.joined >= %(boundary_{n})s AND f.joined < %(boundary_{n})s + interval '1 month')" for n in COHORT_YEARS)}) __FILTERS__
     GROUP BY GROUPING SETS ((EXTRACT(YEAR FROM f.joined)::int), (f.source))
 """
+COHORT_COUNTS_SQL = f"""
+    SELECT EXTRACT(YEAR FROM c.joined_month)::int AS year, c.source, GROUPING(c.source) = 0 AS by_source,
+        COALESCE(SUM(c.n) FILTER (WHERE {_IN_COHORTS.replace("f.joined", "c.joined_month")}), 0) AS members,
+        {", ".join(_cohort_count_columns(n) for n in COHORT_YEARS)},
+        COALESCE(SUM(c.n) FILTER (WHERE c.joined_month >= %(start)s AND c.joined_month <= %(end)s), 0) AS new_members
+    FROM members_cohortcount c
+    WHERE {_JOINED_IN_REACH.replace("f.joined", "c.joined_month")}
+      AND {" AND ".join(f"c.joined_month <> %(boundary_{n})s" for n in COHORT_YEARS)} __FILTERS__
+    GROUP BY GROUPING SETS ((EXTRACT(YEAR FROM c.joined_month)::int), (c.source))
+"""
+
+
+def last_due_join(today: datetime.date, years: int) -> datetime.date:
+    """The latest join date whose `years`-th anniversary (as Postgres adds years: 29 February + 1 year is
+    28 February) is on or before today."""
+    day = today - relativedelta(years=years)
+    while (day + datetime.timedelta(days=1)) + relativedelta(years=years) <= today:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def _summed(rows: list[dict], key, counts) -> list[dict]:
+    """Rows with the same key (from the counts and from the terms) added up in the columns `counts`."""
+    summed = {}
+    for row in rows:
+        total = summed.get(key(row))
+        if total is None:
+            summed[key(row)] = dict(row)
+        else:
+            for name in counts:
+                total[name] += row[name]
+    return list(summed.values())
+
+
+_COHORT_COUNTS = ("members", *(f"{kind}_{n}" for n in COHORT_YEARS for kind in ("due", "kept")), "new_members")
 
 
 def cohort_figures(rows: list[dict]) -> list[dict]:
@@ -256,11 +330,9 @@ def attrition_figures(rows: list[dict], *, band_of: dict[str, str], types: dict[
 AT_RISK_SQL = """
     SELECT COUNT(*) AS members
     FROM members_termfact f
-    JOIN members_membership ms ON ms.id = f.membership_id
-    JOIN members_user u ON u.id = ms.user_id
     WHERE f.next_start IS NULL AND f."end" >= %(today)s AND f."end" <= %(window_end)s __FILTERS__
-      AND ms.cancelled_at IS NULL
-      AND (u.last_login IS NULL OR u.last_login < f.last_written)
+      AND NOT f.cancelled
+      AND (f.last_login IS NULL OR f.last_login < f.last_written)
       AND NOT EXISTS (SELECT 1 FROM members_order o WHERE o.membership_id = f.membership_id AND o.status = %(pending)s)
 """
 
@@ -276,6 +348,8 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
         first_year = last_year - COHORT_ROWS + 1
     cohort_params = {
         **params,
+        # The month of the last join date due for each anniversary: read term by term, the rest from the counts.
+        **{f"boundary_{n}": last_due_join(today, n).replace(day=1) for n in COHORT_YEARS},
         "first_year_start": datetime.date(first_year, 1, 1),
         "last_year_end": datetime.date(last_year, 12, 31),
     }
@@ -295,8 +369,18 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
 
 def _panels(chosen: RetentionFilter, params: dict, cohort_params: dict) -> dict:
     filters = _filters(chosen)
-    renewal_rows = _rows(RENEWAL_SQL.replace("__FILTERS__", filters), params)
-    cohort_rows = _rows(COHORT_SQL.replace("__FILTERS__", filters), cohort_params)
+    # The counts have no join year per term, and keep the days to the next term up to MAX_GAP only.
+    if not chosen.join_year and settings.GRACE_DAYS < MAX_GAP:
+        renewal_rows = _rows(RENEWAL_COUNTS_SQL.replace("__FILTERS__", _filters(chosen, "r")), params)
+    else:
+        renewal_rows, params = [], {**params, "counted_until": params["prior_start"]}
+    renewal_rows += _rows(RENEWAL_SQL.replace("__FILTERS__", filters), params)
+    cohort_rows = _summed(
+        _rows(COHORT_COUNTS_SQL.replace("__FILTERS__", _filters(chosen, "c", "joined_month")), cohort_params)
+        + _rows(COHORT_SQL.replace("__FILTERS__", filters), cohort_params),
+        key=lambda row: (row["by_source"], row["year"], row["source"]),
+        counts=_COHORT_COUNTS,
+    )
     band_of = dict(CountryBand.objects.values_list("country", "band"))
     types = {pk: (slug, name) for pk, slug, name in MembershipType.objects.values_list("pk", "slug", "name")}
     return {
