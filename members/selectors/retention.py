@@ -233,13 +233,19 @@ _IN_COHORTS = "f.joined >= %(first_year_start)s AND f.joined <= %(last_year_end)
 _JOINED_IN_REACH = (
     "f.joined >= LEAST(%(first_year_start)s, %(start)s) AND f.joined <= GREATEST(%(last_year_end)s, %(end)s)"
 )
+# One index range per boundary month (an OR of ranges became a bitmap scan reading every row's page).
+_BOUNDARY_MONTHS = " UNION ALL ".join(
+    f"""SELECT f.joined, f.source, f.anniversaries FROM members_termfact f
+    WHERE f.first AND f.joined >= %(boundary_{n})s AND f.joined < %(boundary_{n}_next)s __FILTERS__"""
+    for n in COHORT_YEARS
+)
 COHORT_SQL = f"""
     SELECT EXTRACT(YEAR FROM f.joined)::int AS year, f.source, GROUPING(f.source) = 0 AS by_source,
         COUNT(*) FILTER (WHERE {_IN_COHORTS}) AS members,
         {", ".join(_cohort_columns(n) for n in COHORT_YEARS)},
         COUNT(*) FILTER (WHERE f.joined >= %(start)s AND f.joined <= %(end)s) AS new_members
-    FROM members_termfact f
-    WHERE f.first AND {_JOINED_IN_REACH} AND ({" OR ".join(f"(f.joined >= %(boundary_{n})s AND f.joined < %(boundary_{n})s + interval '1 month')" for n in COHORT_YEARS)}) __FILTERS__
+    FROM ({_BOUNDARY_MONTHS}) f
+    WHERE {_JOINED_IN_REACH}
     GROUP BY GROUPING SETS ((EXTRACT(YEAR FROM f.joined)::int), (f.source))
 """
 COHORT_COUNTS_SQL = f"""
@@ -350,6 +356,9 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
         **params,
         # The month of the last join date due for each anniversary: read term by term, the rest from the counts.
         **{f"boundary_{n}": last_due_join(today, n).replace(day=1) for n in COHORT_YEARS},
+        **{
+            f"boundary_{n}_next": last_due_join(today, n).replace(day=1) + relativedelta(months=1) for n in COHORT_YEARS
+        },
         "first_year_start": datetime.date(first_year, 1, 1),
         "last_year_end": datetime.date(last_year, 12, 31),
     }
