@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
                 (
                     "term",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
                         primary_key=True,
                         related_name="+",
                         serialize=False,

@@ -31,7 +31,8 @@ MAX_GAP = 61
 class TermFact(models.Model):
     """What the retention figures need to know about one counting term (voided terms have none)."""
 
-    term = models.OneToOneField(Term, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # Not CASCADE: deleting a term reaches its fact through the trigger, which also takes it off the counts.
+    term = models.OneToOneField(Term, on_delete=models.DO_NOTHING, primary_key=True, related_name="+")
     membership = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
     membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
     start = models.DateField()
