@@ -41,7 +41,7 @@ COLUMNS = """term_id, membership_id, membership_type_id, start, "end", next_star
     anniversaries, last_written, cancelled, last_login"""
 # The keys of the two ledgers, from rows of members_termfact or of the view (the same columns).
 RENEWAL_KEY = """date_trunc('month', "end")::date, membership_type_id, country, first,
-    LEAST("next_start" - "end", 61)::smallint"""
+    CASE WHEN next_start IS NOT NULL THEN LEAST(next_start - "end", 61) END::smallint"""
 COHORT_KEY = """date_trunc('month', joined)::date, membership_type_id, country, source, anniversaries"""
 
 
@@ -320,5 +320,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="termfact",
             index=models.Index(fields=["membership"], name="termfact_membership"),
+        ),
+        migrations.AddIndex(
+            model_name="termfact",
+            index=models.Index(
+                condition=models.Q(("cancelled", True), ("next_start__isnull", True)),
+                fields=["end"],
+                include=("country",),
+                name="termfact_cancelled_latest",
+            ),
         ),
     ]

@@ -93,6 +93,13 @@ class TermFact(models.Model):
                 condition=Q(next_start__isnull=True),
                 name="termfact_latest_end",
             ),
+            # The few cancelled memberships' latest terms, which the dashboard takes off the counts.
+            models.Index(
+                fields=["end"],
+                include=["country"],
+                condition=Q(next_start__isnull=True, cancelled=True),
+                name="termfact_cancelled_latest",
+            ),
             models.Index(fields=["membership"], name="termfact_membership"),
         ]
 

@@ -1,9 +1,16 @@
-"""The Retention page's figures as the portal computed them before members.models.retention's facts: every
-panel walked from members_term itself with window functions (seconds at 500,000 members). Kept as the plain-SQL
-ground truth the facts-based figures must equal on any population."""
+"""The Retention page's and the dashboard's figures as the portal computed them before members.models.retention's
+facts: every panel walked from members_term itself with window functions, every dashboard figure from the
+memberships, terms and orders (seconds at 500,000 members). Kept as the plain-SQL ground truth the figures read
+from the facts and counts must equal on any population."""
 
 import datetime
 
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Sum
+from django_countries import countries
+
+from members.models import IncomeBand, Membership, MembershipStatus, Order, Term
+from members.selectors import CHART_COUNTRIES
 from members.selectors.retention import COHORT_ROWS, COHORT_YEARS, RetentionFilter, _rate, _rows, renewal_figures
 
 _MEMBERS = """
@@ -223,4 +230,58 @@ def reference_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
         "attrition": attrition_figures(_rows(_sql(ATTRITION_SQL, chosen), params)),
         "new_members": {row["source"]: row["members"] for row in _rows(NEW_MEMBERS_SQL, params)},
         "at_risk": _rows(AT_RISK_SQL, params)[0]["members"],
+    }
+
+
+def reference_dashboard(today: datetime.date) -> dict:
+    """The staff dashboard as it was computed before the facts: from memberships, terms and orders."""
+    memberships = Membership.objects.with_status(today)
+    by_status = dict(memberships.order_by().values_list("status").annotate(n=Count("id")))
+    statuses = [(status, by_status.get(status.value, 0)) for status in MembershipStatus]
+
+    with_access = Membership.objects.with_access(today).order_by()
+    by_country = list(with_access.values_list("user__country").annotate(n=Count("id")).order_by("-n", "user__country"))
+    largest = by_country[0][1] if by_country else 1
+    countries_rows = [
+        {"code": code, "name": countries.name(code) or code, "count": n, "width": round(100 * n / largest, 1)}
+        for code, n in by_country
+    ]
+
+    last_ends = Membership.objects.with_last_end().filter(cancelled_at__isnull=True, lifetime=False).order_by()
+    ending = [
+        (days, last_ends.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=days)).count())
+        for days in (30, 60, 90)
+    ]
+
+    # Renewal rate: of the terms that ended in the last 12 months, the share followed by a later term.
+    year_ago = today - datetime.timedelta(days=365)
+    later = Term.objects.counting().filter(membership=OuterRef("membership"), start__gt=OuterRef("end"))
+    ended = Term.objects.counting().filter(end__gte=year_ago, end__lt=today)
+    renewal = {"total": ended.count(), "renewed": ended.filter(Exists(later)).count()}
+    renewal["rate"] = round(100 * renewal["renewed"] / renewal["total"], 1) if renewal["total"] else None
+
+    # Dues by band and by type, per currency: amounts in two currencies are never added together.
+    paid = Order.objects.paid().filter(paid_at__date__gte=year_ago).order_by()
+    by_band = paid.values_list("currency", "band").annotate(Sum("amount"), Count("id"))
+    dues = {(currency, band): (total, n) for currency, band, total, n in by_band}
+    currencies = sorted({currency for currency, _band in dues} or {settings.DUES_CURRENCY})
+    dues_rows = [
+        (band.value, *dues.get((currency, band.value), (0, 0)), currency)
+        for currency in currencies
+        for band in IncomeBand
+    ]
+    by_type = paid.values_list("currency", "membership_type__name").annotate(Sum("amount"), Count("id"))
+    dues_by_type = sorted((name, total, n, currency) for currency, name, total, n in by_type)
+    return {
+        "today": today,
+        "statuses": statuses,
+        "total": sum(n for _status, n in statuses),
+        "countries": countries_rows,
+        "chart": countries_rows[:CHART_COUNTRIES],
+        "chart_height": 22 * len(countries_rows[:CHART_COUNTRIES]) + 10,
+        "ending": ending,
+        "renewal": renewal,
+        "dues": dues_rows,
+        "dues_by_type": dues_by_type,
+        "dues_totals": [(currency, sum(row[1] for row in dues_rows if row[3] == currency)) for currency in currencies],
     }

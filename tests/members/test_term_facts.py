@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import RequestFactory
 
 from members.models import IncomeBand, MembershipSource, OrderStatus, Term
+from members.selectors import dashboard_figures
 from members.selectors.retention import RetentionFilter, default_period, last_due_join, retention_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import order_create, order_mark_paid
@@ -27,7 +28,7 @@ from tests.factories import (
     UserFactory,
     price_matrix,
 )
-from tests.members.retention_reference import reference_figures
+from tests.members.retention_reference import reference_dashboard, reference_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def assert_facts_match_the_terms():
         f"SELECT {RENEWAL_KEY}, SUM(n) FROM members_renewalcount GROUP BY 1, 2, 3, 4, 5 HAVING SUM(n) <> 0"
     ) == _fetch(
         """SELECT date_trunc('month', "end")::date, membership_type_id, country, first,
-               LEAST(next_start - "end", 61)::smallint, COUNT(*)
+               CASE WHEN next_start IS NOT NULL THEN LEAST(next_start - "end", 61) END::smallint, COUNT(*)
            FROM members_termfact WHERE "end" IS NOT NULL GROUP BY 1, 2, 3, 4, 5"""
     )
     assert _fetch(
@@ -195,6 +196,16 @@ def generated_population(today: datetime.date, seed: int):
             start = end + datetime.timedelta(days=rng.choice([1, 1, 1, 10, 29, 31, 45, 200]))
         if rng.random() < 0.1:
             OrderFactory(membership=membership, status=OrderStatus.PENDING)
+        if rng.random() < 0.5:  # dues, in two currencies, paid around the dashboard's year
+            OrderFactory(
+                membership=membership,
+                membership_type=rng.choice(types),
+                status=OrderStatus.PAID,
+                paid_at=NOW - datetime.timedelta(hours=rng.randrange(0, 24 * 400)),
+                band=rng.choice(list(IncomeBand.values)),
+                currency=rng.choice(["USD", "USD", "EUR"]),
+                amount=rng.choice([20, 50, 200]),
+            )
 
 
 FILTERS = [
@@ -232,3 +243,16 @@ def test_figures_equal_the_plain_sql_over_the_terms_for_every_filter(today):
         assert [retention_figures(choice, today=today) for choice in chosen] == expected  # from the raw ledger
         term_facts_compact()
         assert [retention_figures(choice, today=today) for choice in chosen] == expected
+
+
+@pytest.mark.parametrize(
+    "today",
+    [datetime.date(2026, 12, 5), datetime.date(2027, 1, 31), datetime.date(2028, 2, 29), datetime.date(2026, 3, 1)],
+)
+def test_dashboard_equals_the_plain_orm_over_memberships_terms_and_orders(today):
+    now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
+    with time_machine.travel(now, tick=False):
+        generated_population(today, seed=today.toordinal() + 1)
+        assert dashboard_figures(today) == reference_dashboard(today)
+        term_facts_compact()
+        assert dashboard_figures(today) == reference_dashboard(today)
