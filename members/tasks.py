@@ -2,11 +2,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from members.models import Order
-from members.selectors.retention import staff_figures_warm
 from members.services import announcements
 from members.services.reminders import renewal_reminders_send
 from members.services.renewal_charges import autorenew_charge, autorenew_run
-from members.services.retention import term_facts_compact
+from members.services.retention import staff_figures_warm, term_facts_compact
 from members.services.stripe import ReconcileUnavailable, order_reconcile
 
 
