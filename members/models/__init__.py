@@ -26,7 +26,7 @@ from .payments import (
 )
 from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from .renew_links import RenewLink
-from .retention import CohortCount, RenewalCount, TermFact
+from .retention import CohortCount, DuesCount, RenewalCount, TermFact
 
 __all__ = [
     "Announcement",
@@ -39,6 +39,7 @@ __all__ = [
     "CohortCount",
     "CountryBand",
     "CreditNoteCounter",
+    "DuesCount",
     "ImportStatus",
     "IncomeBand",
     "MemberImport",

@@ -5,6 +5,7 @@ every term on every computation (seconds at 500,000 members, twenty for a filter
   join date, the member's country, ...), for figures over a chosen country or join year and the at-risk count.
 - RenewalCount, CohortCount: the same facts counted by month and by the keys the filters and breakdowns use
   (type, country, ...), so the unfiltered page sums a few thousand counts instead of reading a million rows.
+  DuesCount: paid orders' amounts by day, currency, band and type, for the dashboard's dues.
   Each is a ledger of signed changes: a trigger adds a row per change (no row is updated, so concurrent
   renewals never wait on one counter row), and compaction (term_facts_compact) sums them again.
 
@@ -20,6 +21,7 @@ from django.db.models import Q
 
 from .accounts import User
 from .memberships import Membership, MembershipType, Term
+from .payments import Order
 
 # Cohort anniversaries a fact records (bit n of `anniversaries`): the Retention page shows 1, 2, 3 and 5.
 MAX_ANNIVERSARY = 30
@@ -154,6 +156,27 @@ class CohortCount(models.Model):
         return f"{self.joined_month}: {self.n}"
 
 
+class DuesCount(models.Model):
+    """Paid orders counted by the day (UTC) they were paid: a change adds +n/-n rows (see the module)."""
+
+    paid_on = models.DateField()
+    currency = models.CharField(max_length=3)
+    band = models.CharField(max_length=20)
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["paid_on"], include=["currency", "band", "membership_type", "amount", "n"], name="duescount_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.paid_on}: {self.n}"
+
+
 # A membership's facts are rewritten whole: a handful of rows, and no case can be forgotten (a renewal changes
 # the previous term's next_start, a voided first term changes every row's joined date).
 pgtrigger.Trigger(
@@ -195,3 +218,28 @@ pgtrigger.Trigger(
         RETURN NULL;
     """,
 ).register(Membership)
+
+# An order counts while it is paid (a refund takes it off): the old row's part out, the new row's part in.
+pgtrigger.Trigger(
+    name="order_counts_dues",
+    when=pgtrigger.After,
+    operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+    func="""
+        IF TG_OP = 'UPDATE' AND (OLD.status, OLD.paid_at, OLD.currency, OLD.band, OLD.membership_type_id, OLD.amount)
+            IS NOT DISTINCT FROM (NEW.status, NEW.paid_at, NEW.currency, NEW.band, NEW.membership_type_id, NEW.amount)
+        THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'paid' AND OLD.paid_at IS NOT NULL THEN
+            INSERT INTO members_duescount (paid_on, currency, band, membership_type_id, amount, n)
+            VALUES ((OLD.paid_at AT TIME ZONE 'UTC')::date, OLD.currency, OLD.band, OLD.membership_type_id,
+                -OLD.amount, -1);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'paid' AND NEW.paid_at IS NOT NULL THEN
+            INSERT INTO members_duescount (paid_on, currency, band, membership_type_id, amount, n)
+            VALUES ((NEW.paid_at AT TIME ZONE 'UTC')::date, NEW.currency, NEW.band, NEW.membership_type_id,
+                NEW.amount, 1);
+        END IF;
+        RETURN NULL;
+    """,
+).register(Order)

@@ -62,11 +62,19 @@ RENEWED_SQL = """
         WHERE f."end" >= %(whole_to)s AND f."end" < %(today)s
     ) ended
 """
+# Dues of the last year by band and by type: whole days (UTC) from DuesCount, the part day before them (the
+# year starts at midnight in the society's time zone) from the orders themselves.
 DUES_SQL = """
-    SELECT GROUPING(o.band) = 0 AS by_band, o.currency, o.band, mt.name, SUM(o.amount), COUNT(*)
-    FROM members_order o JOIN members_membershiptype mt ON mt.id = o.membership_type_id
-    WHERE o.status = %(paid)s AND o.paid_at >= %(since)s
-    GROUP BY GROUPING SETS ((o.currency, o.band), (o.currency, mt.name))
+    SELECT GROUPING(d.band) = 0 AS by_band, d.currency, d.band, mt.name, SUM(d.amount), SUM(d.n) FROM (
+        SELECT c.currency, c.band, c.membership_type_id, c.amount, c.n FROM members_duescount c
+        WHERE c.paid_on >= %(whole_from)s
+        UNION ALL
+        SELECT o.currency, o.band, o.membership_type_id, o.amount, 1 FROM members_order o
+        WHERE o.status = %(paid)s AND o.paid_at >= %(since)s AND o.paid_at < %(whole_from_at)s
+    ) d
+    JOIN members_membershiptype mt ON mt.id = d.membership_type_id
+    GROUP BY GROUPING SETS ((d.currency, d.band), (d.currency, mt.name))
+    HAVING SUM(d.n) <> 0
 """
 ENDING_DAYS = (30, 60, 90)
 
@@ -138,7 +146,11 @@ def dashboard_figures(today: datetime.date | None = None) -> dict:
         whole = {"whole_from": whole_from, "whole_to": today.replace(day=1)}
         cursor.execute(RENEWED_SQL, {"year_ago": year_ago, "today": today, **whole})
         total, renewed = cursor.fetchone()
-        cursor.execute(DUES_SQL, {"paid": OrderStatus.PAID.value, "since": since})
+        since_utc = since.astimezone(datetime.UTC)
+        whole_from = since_utc.date() + datetime.timedelta(days=0 if since_utc.time() == datetime.time.min else 1)
+        whole_from_at = datetime.datetime.combine(whole_from, datetime.time.min, tzinfo=datetime.UTC)
+        dues_params = {"since": since, "whole_from": whole_from, "whole_from_at": whole_from_at}
+        cursor.execute(DUES_SQL, {"paid": OrderStatus.PAID.value, **dues_params})
         dues_rows_raw = cursor.fetchall()
     renewal = {"total": total, "renewed": renewed, "rate": round(100 * renewed / total, 1) if total else None}
 

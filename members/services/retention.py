@@ -12,18 +12,20 @@ from members.selectors.retention import RetentionFilter, default_period, retenti
 
 
 def term_facts_rebuild() -> None:
-    """Every fact and count again from the terms, accounts and memberships: after writes made with triggers
+    """Every fact and count again from the terms, accounts, memberships and orders: after writes made with triggers
     switched off (a bulk load with session_replication_role = replica). Writes to those tables wait meanwhile:
     about a minute at 500,000 members."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT members_termfact_rebuild()")
+        cursor.execute("SELECT members_duescount_rebuild()")
 
 
 def term_facts_compact() -> None:
-    """Sum the signed rows the triggers added to RenewalCount and CohortCount into one row per key, so the
-    counts the figures read stay a few thousand rows. The figures are the same before and after."""
+    """Sum the signed rows the triggers added to RenewalCount, CohortCount and DuesCount into one row per key,
+    so the counts the figures read stay a few thousand rows. The figures are the same before and after."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT members_termfact_compact()")
+        cursor.execute("SELECT members_duescount_compact()")
 
 
 def staff_figures_warm(*, today: datetime.date | None = None) -> None:

@@ -10,8 +10,9 @@ import time_machine
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.test import RequestFactory
+from django.utils import timezone
 
-from members.models import IncomeBand, MembershipSource, OrderStatus, Term
+from members.models import IncomeBand, MembershipSource, Order, OrderStatus, Term
 from members.selectors import dashboard_figures
 from members.selectors.retention import RetentionFilter, default_period, last_due_join, retention_figures
 from members.services.memberships import membership_cancel
@@ -196,8 +197,8 @@ def generated_population(today: datetime.date, seed: int):
             start = end + datetime.timedelta(days=rng.choice([1, 1, 1, 10, 29, 31, 45, 200]))
         if rng.random() < 0.1:
             OrderFactory(membership=membership, status=OrderStatus.PENDING)
-        if rng.random() < 0.5:  # dues, in two currencies, paid around the dashboard's year
-            OrderFactory(
+        if rng.random() < 0.5:  # dues, in two currencies, paid around the dashboard's year; some refunded later
+            order = OrderFactory(
                 membership=membership,
                 membership_type=rng.choice(types),
                 status=OrderStatus.PAID,
@@ -206,6 +207,10 @@ def generated_population(today: datetime.date, seed: int):
                 currency=rng.choice(["USD", "USD", "EUR"]),
                 amount=rng.choice([20, 50, 200]),
             )
+            if rng.random() < 0.2:
+                Order.objects.filter(pk=order.pk).update(
+                    status=OrderStatus.REFUNDED, refunded_at=NOW, refund_reason="Paid twice"
+                )
 
 
 FILTERS = [
@@ -246,13 +251,25 @@ def test_figures_equal_the_plain_sql_over_the_terms_for_every_filter(today):
 
 
 @pytest.mark.parametrize(
-    "today",
-    [datetime.date(2026, 12, 5), datetime.date(2027, 1, 31), datetime.date(2028, 2, 29), datetime.date(2026, 3, 1)],
+    ("today", "time_zone"),
+    [
+        (datetime.date(2026, 12, 5), "UTC"),
+        (datetime.date(2027, 1, 31), "UTC"),
+        (datetime.date(2028, 2, 29), "UTC"),
+        (datetime.date(2026, 3, 1), "Asia/Kolkata"),  # the dues' year starts at 18:30 UTC, within a counted day
+    ],
 )
-def test_dashboard_equals_the_plain_orm_over_memberships_terms_and_orders(today):
+def test_dashboard_equals_the_plain_orm_over_memberships_terms_and_orders(today, time_zone, settings):
+    settings.TIME_ZONE = time_zone
     now = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.UTC)
     with time_machine.travel(now, tick=False):
         generated_population(today, seed=today.toordinal() + 1)
+        # Paid just after and just before the dues' year starts (midnight a year ago, in the society's time zone).
+        year_start = timezone.make_aware(
+            datetime.datetime.combine(today - datetime.timedelta(days=365), datetime.time())
+        )
+        for paid_at in (year_start + datetime.timedelta(minutes=1), year_start - datetime.timedelta(minutes=1)):
+            OrderFactory(status=OrderStatus.PAID, paid_at=paid_at, band=IncomeBand.LOW, amount=7)
         assert dashboard_figures(today) == reference_dashboard(today)
         term_facts_compact()
         assert dashboard_figures(today) == reference_dashboard(today)
