@@ -99,7 +99,7 @@ def populate(total: int) -> None:
 PANELS = [  # which panel a statement computes, by a piece of its SQL
     ("SELECT category, days", "dashboard: statuses, ending soon, access by country"),
     ("AS total, COALESCE", "dashboard: renewal rate"),
-    ("GROUPING(o.band)", "dashboard: dues by band and type"),
+    ("GROUPING(d.band)", "dashboard: dues by band and type"),
     ("FROM members_renewalcount r", "renewal + attrition (counts)"),
     ('FROM members_termfact f\n    WHERE f."end" >=', "renewal + attrition (terms)"),
     ("FROM members_cohortcount", "cohorts + new members (counts)"),
