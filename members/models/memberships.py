@@ -19,6 +19,8 @@ from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from .directory import MEMBERSHIP_TOUCHES_USER
+
 
 class IncomeBand(models.TextChoices):
     """The World Bank's income groups, which set the dues of a member's country."""
@@ -228,9 +230,8 @@ class MembershipQuerySet(models.QuerySet):
 
         Filtered on the columns, not on the CASE: active, expiring and grace together are exactly "not
         cancelled and the last term ended no earlier than the grace floor". Postgres estimates that range
-        from the column statistics and can use the current_end index; on the CASE it guessed 4 % of the rows,
-        which at 10,000 members turned the directory search into 10,000 nested-loop probes.
-        """
+        from the column statistics and can use the current_end index; on the CASE it guessed 4 % of the rows
+        (10,000 nested-loop probes at 10,000 members). User.membership_end is the same test on the users table."""
         today = today or society_today()
         grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
         return self.with_status(today).filter(
@@ -279,7 +280,8 @@ class Membership(models.Model):
                     );
                     RETURN NEW;
                 """,
-            )
+            ),
+            MEMBERSHIP_TOUCHES_USER,  # keeps User.membership_end (models/directory.py)
         ]
         constraints = [
             models.CheckConstraint(
