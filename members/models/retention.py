@@ -11,7 +11,7 @@ every term on every computation (seconds at 500,000 members, twenty for a filter
 
 Triggers (below) rewrite a membership's facts, and add the changed counts, whenever anything they depend on
 is written, by any path: services, imports, admin, raw SQL. Both the triggers and the rebuild read one view,
-members_termfact_source (migration 0017), so they can never disagree. Writes with triggers switched off (the
+members_termfact_source (migration 0019), so they can never disagree. Writes with triggers switched off (the
 bench populations' bulk loads, session_replication_role = replica) must call term_facts_rebuild() after.
 """
 
@@ -33,10 +33,18 @@ MAX_GAP = 61
 class TermFact(models.Model):
     """What the retention figures need to know about one counting term (voided terms have none)."""
 
-    # Not CASCADE: deleting a term reaches its fact through the trigger, which also takes it off the counts.
-    term = models.OneToOneField(Term, on_delete=models.DO_NOTHING, primary_key=True, related_name="+")
-    membership = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    # Derived rows, written only by the triggers: no foreign-key constraints (their checks would lock the
+    # membership, which a payment holds, from a sign-in's trigger), and no cascade (the trigger removes a deleted
+    # term's fact and takes it off the counts).
+    term = models.OneToOneField(
+        Term, on_delete=models.DO_NOTHING, primary_key=True, related_name="+", db_constraint=False
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    membership_type = models.ForeignKey(
+        MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     start = models.DateField()
     end = models.DateField(null=True)  # no end: a lifetime term
     # The start of the membership's next counting term: renewed within the grace period when it is at most
@@ -113,7 +121,9 @@ class RenewalCount(models.Model):
     """Terms with an end, counted by the month they end in: a change adds +n/-n rows (see the module)."""
 
     end_month = models.DateField()
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    membership_type = models.ForeignKey(
+        MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     country = models.CharField(max_length=2)
     first = models.BooleanField()
     # Days from the end to the next term's start, at most MAX_GAP; None: no later term (yet).
@@ -137,7 +147,9 @@ class CohortCount(models.Model):
     """First terms counted by the month the member joined in: a change adds +n/-n rows (see the module)."""
 
     joined_month = models.DateField()
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    membership_type = models.ForeignKey(
+        MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     country = models.CharField(max_length=2)
     source = models.CharField(max_length=10)
     anniversaries = models.IntegerField()
@@ -162,7 +174,9 @@ class DuesCount(models.Model):
     paid_on = models.DateField()
     currency = models.CharField(max_length=3)
     band = models.CharField(max_length=20)
-    membership_type = models.ForeignKey(MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    membership_type = models.ForeignKey(
+        MembershipType, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     n = models.IntegerField()
 

@@ -12,13 +12,14 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
-from members.models import IncomeBand, MembershipSource, Order, OrderStatus, Term
+from members.models import IncomeBand, MembershipSource, Order, OrderStatus, Term, User
 from members.selectors import dashboard_figures
 from members.selectors.retention import RetentionFilter, default_period, last_due_join, retention_figures
 from members.services.memberships import membership_cancel
 from members.services.payments import order_create, order_mark_paid
 from members.services.refunds import refund_record_in_full
 from members.services.retention import term_facts_compact, term_facts_rebuild
+from tests.concurrency import errors_of, race
 from tests.factories import (
     CountryBandFactory,
     MembershipFactory,
@@ -273,3 +274,29 @@ def test_dashboard_equals_the_plain_orm_over_memberships_terms_and_orders(today,
         assert dashboard_figures(today) == reference_dashboard(today)
         term_facts_compact()
         assert dashboard_figures(today) == reference_dashboard(today)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_in_during_the_members_payment_neither_deadlocks_nor_leaves_stale_facts():
+    full = price_matrix("Full")["Full"]
+    with time_machine.travel(NOW, tick=False):
+        member = UserFactory(country="DE")
+        membership = MembershipFactory(user=member)
+        TermFactory(membership=membership, membership_type=full, end=datetime.date(2026, 12, 31))
+        renewal = order_create(user=member, membership_type=full, provider="invoice")
+        signed_in_at = NOW + datetime.timedelta(minutes=5)
+
+        # The payment holds the membership and has read its terms when the member signs in (which rewrites
+        # the facts): the sign-in must not wait for the membership, or the payment's write of the account
+        # (membership_touches_user) and the sign-in would each wait for the other.
+        outcomes = race(
+            lambda: order_mark_paid(order=renewal),
+            lambda: User.objects.filter(pk=member.pk).update(last_login=signed_in_at),
+            decides=lambda sql: (
+                ('FROM "members_term"' in sql and sql.startswith("SELECT")) or sql.startswith('UPDATE "members_user"')
+            ),
+        )
+
+    assert errors_of(outcomes) == []
+    assert _fetch("SELECT last_login FROM members_termfact") == [(signed_in_at,)] * 2
+    assert_facts_match_the_terms()

@@ -29,7 +29,7 @@ $$
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0018_order_dashboard_indexes"),
+        ("members", "0020_order_dashboard_indexes"),
     ]
 
     operations = [
@@ -62,6 +62,7 @@ class Migration(migrations.Migration):
             model_name="duescount",
             name="membership_type",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",

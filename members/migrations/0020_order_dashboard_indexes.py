@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("members", "0017_term_facts"),
+        ("members", "0019_term_facts"),
     ]
 
     operations = [

@@ -65,8 +65,10 @@ COHORT_COLUMNS = "joined_month, membership_type_id, country, source, anniversari
 REFRESH_FUNCTION = f"""
 CREATE FUNCTION members_termfact_refresh(membership bigint) RETURNS void LANGUAGE sql AS $$
     -- One membership's facts are rewritten by one transaction at a time: a second one waits here, then reads
-    -- the first one's facts (each statement of a volatile SQL function takes a new snapshot).
-    SELECT 1 FROM members_membership WHERE id = membership FOR UPDATE;
+    -- the first one's facts (each statement of a volatile SQL function takes a new snapshot). The member's
+    -- account row is the lock: a sign-in or a country change holds it already (its trigger calls this), and a
+    -- term's write takes it after the membership's (membership_touches_user), so no two paths wait in turn.
+    SELECT 1 FROM members_user u JOIN members_membership m ON m.user_id = u.id WHERE m.id = membership FOR UPDATE OF u;
     {_changes("members_renewalcount", RENEWAL_COLUMNS, RENEWAL_KEY, '"end" IS NOT NULL', "membership")}
     {_changes("members_cohortcount", COHORT_COLUMNS, COHORT_KEY, "first", "membership")}
     DELETE FROM members_termfact WHERE membership_id = membership;
@@ -109,7 +111,7 @@ $$
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0016_directory_search_listed_members"),
+        ("members", "0018_directory_indexes"),
     ]
 
     operations = [
@@ -141,6 +143,7 @@ class Migration(migrations.Migration):
                 (
                     "term",
                     models.OneToOneField(
+                        db_constraint=False,
                         on_delete=django.db.models.deletion.DO_NOTHING,
                         primary_key=True,
                         related_name="+",
@@ -209,6 +212,7 @@ class Migration(migrations.Migration):
             model_name="cohortcount",
             name="membership_type",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
@@ -219,6 +223,7 @@ class Migration(migrations.Migration):
             model_name="renewalcount",
             name="membership_type",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
@@ -229,6 +234,7 @@ class Migration(migrations.Migration):
             model_name="termfact",
             name="membership",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
@@ -239,6 +245,7 @@ class Migration(migrations.Migration):
             model_name="termfact",
             name="membership_type",
             field=models.ForeignKey(
+                db_constraint=False,
                 db_index=False,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
