@@ -7,6 +7,7 @@ terms), and drops it at the end. Prints p50/p95 over `requests` (default 20) req
 client, beside the cheapest staff page (the admin index) in the same run.
 """
 
+import functools
 import os
 import statistics
 import sys
@@ -24,6 +25,10 @@ from django_countries import countries  # noqa: E402
 
 from members.country_bands import band_for  # noqa: E402
 from members.models import CountryBand, MembershipType, User  # noqa: E402
+from members.models.memberships import society_today  # noqa: E402
+from members.selectors.dashboard import dashboard_figures  # noqa: E402
+from members.selectors.retention import RetentionFilter, default_period, retention_figures  # noqa: E402
+from members.services.retention import term_facts_rebuild  # noqa: E402
 from tests.clients import Client  # noqa: E402
 
 DOMAIN = "bench-retention.example"
@@ -91,6 +96,40 @@ def populate(total: int) -> None:
     print(f"{total} memberships, {terms} terms generated in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+PANELS = [  # which panel a statement computes, by a piece of its SQL
+    ("SELECT category, days", "dashboard: statuses, ending soon, access by country"),
+    ("AS total, COALESCE", "dashboard: renewal rate"),
+    ("GROUPING(d.band)", "dashboard: dues by band and type"),
+    ("FROM members_renewalcount r", "renewal + attrition (counts)"),
+    ('FROM members_termfact f\n    WHERE f."end" >=', "renewal + attrition (terms)"),
+    ("FROM members_cohortcount", "cohorts + new members (counts)"),
+    ("UNION ALL SELECT f.joined", "cohorts + new members (terms)"),
+    ("SELECT COUNT(*) AS members", "at risk"),
+]
+
+
+def panel_timings(label: str, compute) -> None:
+    """Each statement of one uncached computation, timed in the database connection, and the total."""
+    statements = []
+
+    def timed_statement(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            name = next((panel for marker, panel in PANELS if marker in sql), " ".join(sql.split())[:40])
+            statements.append((name, time.perf_counter() - started))
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(timed_statement):
+        compute()
+    total = time.perf_counter() - started
+    print(f"{label}: {total * 1000:.0f} ms in {len(statements)} statements", flush=True)
+    for name, seconds in statements:
+        if seconds >= 0.002:
+            print(f"    {seconds * 1000:>7.1f} ms  {name}")
+
+
 def figures(timings: list[float]) -> str:
     timings = sorted(timings)
     p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
@@ -102,6 +141,28 @@ def main():
     requests = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     try:
         populate(total)
+        # The population was written with triggers off: the retention facts and counts are built once from it.
+        started = time.perf_counter()
+        term_facts_rebuild()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE members_termfact, members_renewalcount, members_cohortcount")
+        print(f"retention facts and counts rebuilt in {time.perf_counter() - started:.0f} s", flush=True)
+        today = society_today()
+        start, end = default_period(today)
+        country = User.objects.filter(email__endswith=DOMAIN).values_list("country", flat=True).first()
+        for filters in [
+            {},
+            {"band": "high"},
+            {"country": country},
+            {"membership_type": "student"},
+            {"join_year": today.year - 2},
+        ]:
+            chosen = RetentionFilter(start=start, end=end, **filters)
+            panel_timings(
+                f"retention {filters or 'unfiltered'}, uncached",
+                functools.partial(retention_figures, chosen, today=today),
+            )
+        panel_timings("dashboard, uncached", lambda: dashboard_figures(today))
         staff = User.objects.create_superuser(
             email=f"staff@{DOMAIN}", password=None, full_name="Bench Staff", country="DE"
         )

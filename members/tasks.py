@@ -2,10 +2,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from members.models import Order
-from members.selectors.retention import staff_figures_warm
 from members.services import announcements
 from members.services.reminders import renewal_reminders_send
 from members.services.renewal_charges import autorenew_charge, autorenew_run
+from members.services.retention import staff_figures_warm, term_facts_compact
 from members.services.stripe import ReconcileUnavailable, order_reconcile
 
 
@@ -17,6 +17,11 @@ def send_renewal_reminders() -> None:
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def warm_staff_figures() -> None:
     staff_figures_warm()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def compact_retention_counts() -> None:
+    term_facts_compact()
 
 
 @shared_task(ignore_result=True, soft_time_limit=1500, time_limit=1800)

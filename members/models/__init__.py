@@ -26,6 +26,7 @@ from .payments import (
 )
 from .reminders import ReminderDelivery, ReminderRule, ReminderRuleTranslation
 from .renew_links import RenewLink
+from .retention import CohortCount, DuesCount, RenewalCount, TermFact
 
 __all__ = [
     "Announcement",
@@ -35,8 +36,10 @@ __all__ = [
     "ChargeStatus",
     "RenewalCharge",
     "RenewalNotice",
+    "CohortCount",
     "CountryBand",
     "CreditNoteCounter",
+    "DuesCount",
     "ImportStatus",
     "IncomeBand",
     "MemberImport",
@@ -57,7 +60,9 @@ __all__ = [
     "ReminderRule",
     "ReminderRuleTranslation",
     "RenewLink",
+    "RenewalCount",
     "StripeEvent",
     "Term",
+    "TermFact",
     "User",
 ]

@@ -158,6 +158,17 @@ class Order(models.Model):
             # The changelist's order (newest first, the pk breaking ties) and its search by number.
             models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
             GinIndex(OpClass(Upper("number"), name="gin_trgm_ops"), name="order_number_trgm"),
+            # "No pending order" (members at risk): one probe of the few pending orders, not of every order.
+            models.Index(
+                fields=["membership"], condition=Q(status=OrderStatus.PENDING), name="order_pending_membership"
+            ),
+            # The dashboard's dues of the last year, read from the index alone.
+            models.Index(
+                fields=["paid_at"],
+                include=["currency", "band", "membership_type", "amount"],
+                condition=Q(status=OrderStatus.PAID),
+                name="order_paid_dues",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),

@@ -1,12 +1,11 @@
-"""Reads that span models: who may see member-only pages, the figures of the staff dashboard, and the
-accountant's tables of a date range."""
+"""Reads that span models: who may see member-only pages, the accountant's tables of a date range and the
+membership export (the staff dashboard's figures are in dashboard.py, the Retention page's in retention.py)."""
 
 import datetime
 import functools
 import itertools
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, OuterRef, Sum
 from django.db.models.expressions import RawSQL
@@ -31,9 +30,7 @@ from members.models import (
 )
 from members.models.accounts import search_words
 from members.models.memberships import ACCESS_STATUSES, membership_status, society_today
-from society.cache import cached_figures
-
-CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
+from members.selectors.dashboard import CHART_COUNTRIES, dashboard_figures, dashboard_figures_cached  # noqa: F401
 
 
 def membership_status_for_user(user) -> MembershipStatus | None:
@@ -85,72 +82,6 @@ def member_countries() -> list[str]:
             """
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def dashboard_figures(today: datetime.date | None = None) -> dict:
-    today = today or society_today()
-    memberships = Membership.objects.with_status(today)
-    by_status = dict(memberships.order_by().values_list("status").annotate(n=Count("id")))
-    statuses = [(status, by_status.get(status.value, 0)) for status in MembershipStatus]
-
-    with_access = Membership.objects.with_access(today).order_by()
-    by_country = list(with_access.values_list("user__country").annotate(n=Count("id")).order_by("-n", "user__country"))
-    largest = by_country[0][1] if by_country else 1
-    countries_rows = [
-        {"code": code, "name": countries.name(code) or code, "count": n, "width": round(100 * n / largest, 1)}
-        for code, n in by_country
-    ]
-
-    last_ends = Membership.objects.with_last_end().filter(cancelled_at__isnull=True, lifetime=False).order_by()
-    ending = [
-        (days, last_ends.filter(last_end__gte=today, last_end__lte=today + datetime.timedelta(days=days)).count())
-        for days in (30, 60, 90)
-    ]
-
-    # Renewal rate: of the terms that ended in the last 12 months, the share followed by a later term.
-    year_ago = today - datetime.timedelta(days=365)
-    later = Term.objects.counting().filter(membership=OuterRef("membership"), start__gt=OuterRef("end"))
-    ended = Term.objects.counting().filter(end__gte=year_ago, end__lt=today)
-    renewal = {"total": ended.count(), "renewed": ended.filter(Exists(later)).count()}
-    renewal["rate"] = round(100 * renewal["renewed"] / renewal["total"], 1) if renewal["total"] else None
-
-    # Dues by band and by type, per currency: amounts in two currencies are never added together.
-    paid = Order.objects.paid().filter(paid_at__date__gte=year_ago).order_by()
-    by_band = paid.values_list("currency", "band").annotate(Sum("amount"), Count("id"))
-    dues = {(currency, band): (total, n) for currency, band, total, n in by_band}
-    currencies = sorted({currency for currency, _band in dues} or {settings.DUES_CURRENCY})
-    dues_rows = [
-        (band.value, *dues.get((currency, band.value), (0, 0)), currency)
-        for currency in currencies
-        for band in IncomeBand
-    ]
-    by_type = paid.values_list("currency", "membership_type__name").annotate(Sum("amount"), Count("id"))
-    dues_by_type = sorted((name, total, n, currency) for currency, name, total, n in by_type)
-    return {
-        "today": today,
-        "statuses": statuses,
-        "total": sum(n for _status, n in statuses),
-        "countries": countries_rows,
-        "chart": countries_rows[:CHART_COUNTRIES],
-        "chart_height": 22 * len(countries_rows[:CHART_COUNTRIES]) + 10,
-        "ending": ending,
-        "renewal": renewal,
-        "dues": dues_rows,
-        "dues_by_type": dues_by_type,
-        "dues_totals": [(currency, sum(row[1] for row in dues_rows if row[3] == currency)) for currency in currencies],
-    }
-
-
-def dashboard_figures_cached(*, today: datetime.date, refresh: bool = False):
-    """`(figures, computed_at)` from the cache (ten minutes), else computed now. Country names are looked up
-    again for each reader, so one entry serves every language."""
-    figures, computed_at = cached_figures(
-        f"dashboard:{today.isoformat()}", lambda: dashboard_figures(today), refresh=refresh
-    )
-    for row in figures["countries"]:  # "chart" holds the same rows
-        row["name"] = countries.name(row["code"]) or row["code"]
-    figures = {**figures, "dues": [(_label(IncomeBand, band), *rest) for band, *rest in figures["dues"]]}
-    return figures, computed_at
 
 
 def _label(choices, value) -> str:

@@ -1,7 +1,7 @@
-"""The retention figures staff read on the admin's Retention page: one SQL statement per panel, whatever the
-number of members, and no loop over members in Python. Each statement still walks every term once, which at
-500,000 members takes seconds: the figures are cached for ten minutes and the unfiltered page is recomputed in
-the background (staff_figures_warm, run by beat), so staff read them rather than wait for them.
+"""The retention figures staff read on the admin's Retention page, in SQL, whatever the number of members: whole
+months from the counts of members.models.retention (RenewalCount, CohortCount), the days around today from
+its facts (TermFact), so no figure reads every term (at 500,000 members, a tenth of a second where walking the
+terms took seconds). Cached for ten minutes, the unfiltered page warmed by beat (services.retention).
 
 Definitions (the ones membership associations use, written down because every figure depends on them):
 - A term *ended* on its end date; terms that have not ended yet (or never end, lifetime) are not counted.
@@ -26,43 +26,12 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from psycopg2.errors import QueryCanceled
 
-from members.models import OrderStatus
-from members.models.memberships import society_today
-from members.selectors import dashboard_figures_cached
+from members.models import CountryBand, MembershipType, OrderStatus
+from members.models.retention import MAX_GAP
 from society.cache import cached_figures
 
 COHORT_YEARS = (1, 2, 3, 5)
 COHORT_ROWS = 10  # join years shown when no join year is chosen
-
-_MEMBERS = """
-    JOIN members_membership ms ON ms.id = {membership_id}
-    JOIN members_user u ON u.id = ms.user_id
-    LEFT JOIN members_countryband cb ON cb.country = u.country
-"""
-# Each filter is a constant test when it is not chosen ('' = ''), which Postgres folds away before planning.
-_COUNTRY_BAND_FILTERS = """(%(country)s = '' OR u.country = %(country)s) AND (%(band)s = '' OR cb.band = %(band)s)"""
-_MEMBER_FILTERS = """
-    (%(country)s = '' OR u.country = %(country)s)
-    AND (%(band)s = '' OR cb.band = %(band)s)
-    AND (%(join_year)s = 0 OR %(join_year)s = (
-        SELECT EXTRACT(YEAR FROM MIN(f.start)) FROM members_term f WHERE f.membership_id = ms.id AND f.voided_at IS NULL
-    ))
-"""
-# Every counting term with the start of the next one and whether it is the first. Counting terms of a membership
-# never overlap, so ordered by end they are ordered by start too; a lifetime term (no end) sorts first in
-# DESC order, as the latest. One pass over the terms with window functions: a correlated EXISTS per term was
-# fifteen times slower at 20,000 members.
-_TERMS = """
-    WITH x AS (
-        SELECT t."end", t.membership_id, t.membership_type_id,
-            LAG(t.start) OVER w AS next_start,
-            LEAD(t.start) OVER w IS NULL AS first
-        FROM members_term t WHERE t.voided_at IS NULL AND __MEMBERS__
-        WINDOW w AS (PARTITION BY t.membership_id ORDER BY t."end" DESC NULLS FIRST)
-    ), y AS (
-        SELECT x.*, COALESCE(x.next_start <= x."end" + %(grace)s, false) AS renewed FROM x
-    )
-"""
 
 
 class FiguresTooSlow(Exception):
@@ -79,23 +48,25 @@ class RetentionFilter:
     band: str = ""
     country: str = ""
     join_year: int | None = None
-    window_days: int = (
-        90  # members at risk: their term ends within this many days (the form's default: RENEWAL_WINDOW_DAYS)
-    )
+    window_days: int = 90  # at risk: the term ends within this many days (the form's default: RENEWAL_WINDOW_DAYS)
 
     def params(self, today: datetime.date) -> dict:
+        grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
         return {
             "start": self.start,
             "end": self.end,
             "prior_start": self.start - relativedelta(years=1),
             "today": today,
             "grace": settings.GRACE_DAYS,
-            "grace_floor": today - datetime.timedelta(days=settings.GRACE_DAYS),
+            "grace_floor": grace_floor,
             "type": self.membership_type,
             "band": self.band,
             "country": self.country,
-            "join_year": self.join_year or 0,
+            "join_start": datetime.date(self.join_year, 1, 1) if self.join_year else None,
+            "join_next": datetime.date(self.join_year + 1, 1, 1) if self.join_year else None,
             "window_end": today + datetime.timedelta(days=self.window_days),
+            # Months before the grace floor's month are read from RenewalCount (every term in them is decided).
+            "counted_until": max(self.start - relativedelta(years=1), grace_floor.replace(day=1)),
             "pending": OrderStatus.PENDING.value,
         }
 
@@ -117,21 +88,78 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _filters(chosen: "RetentionFilter", alias: str = "f", joined: str = "joined") -> str:
+    """The member filters on the facts or counts `alias`, each only when chosen, so the planner sees the plain
+    query and picks the index of the filter (country, join year) or of the period."""
+    filters = []
+    if chosen.membership_type:
+        filters.append(f"{alias}.membership_type_id = (SELECT id FROM members_membershiptype WHERE slug = %(type)s)")
+    if chosen.country:
+        filters.append(f"{alias}.country = %(country)s")
+    if chosen.band:
+        filters.append(f"{alias}.country IN (SELECT country FROM members_countryband WHERE band = %(band)s)")
+    if chosen.join_year:
+        filters.append(f"{alias}.{joined} >= %(join_start)s AND {alias}.{joined} < %(join_next)s")
+    return "".join(f" AND {condition}" for condition in filters)
+
+
+# Renewal rates by month (this period and the year before) and attrition by country and type (this period),
+# in one read: by day, summed into months here, because "undecided" and "ended before today" need the day; by
+# country, from which the bands are summed here (a band is a property of the country, read from CountryBand
+# when the figures are computed, as the changelist does). Months before `counted_until` come from
+# RENEWAL_COUNTS_SQL instead, when it can answer: then only the last month or two are read term by term.
+_RENEWED = 'COALESCE(f.next_start <= f."end" + %(grace)s, false)'
+_DECIDED = f'({_RENEWED} OR f."end" < %(grace_floor)s)'
+_UNDECIDED = f'(NOT {_RENEWED} AND f."end" >= %(grace_floor)s)'
+_IN_PERIOD = 'f."end" >= %(start)s'
 RENEWAL_SQL = f"""
-    {_TERMS}
-    SELECT date_trunc('month', t."end")::date AS month,
+    SELECT f."end" AS day, f.country, f.membership_type_id AS type_id,
+        GROUPING(f."end") = 0 AS by_day, GROUPING(f.country) = 0 AS by_country,
         COUNT(*) AS ended,
-        COUNT(*) FILTER (WHERE t.renewed) AS renewed,
-        COUNT(*) FILTER (WHERE NOT t.renewed AND t."end" >= %(grace_floor)s) AS undecided,
-        COUNT(*) FILTER (WHERE t.first) AS first_ended,
-        COUNT(*) FILTER (WHERE t.first AND t.renewed) AS first_renewed,
-        COUNT(*) FILTER (WHERE t.first AND NOT t.renewed AND t."end" >= %(grace_floor)s) AS first_undecided
-    FROM y t
-    JOIN members_membershiptype mt ON mt.id = t.membership_type_id
-    WHERE t."end" >= %(prior_start)s AND t."end" <= %(end)s AND t."end" < %(today)s
-      AND (%(type)s = '' OR mt.slug = %(type)s)
-    GROUP BY 1 ORDER BY 1
+        COUNT(*) FILTER (WHERE {_RENEWED}) AS renewed,
+        COUNT(*) FILTER (WHERE {_UNDECIDED}) AS undecided,
+        COUNT(*) FILTER (WHERE f.first) AS first_ended,
+        COUNT(*) FILTER (WHERE f.first AND {_RENEWED}) AS first_renewed,
+        COUNT(*) FILTER (WHERE f.first AND {_UNDECIDED}) AS first_undecided,
+        COUNT(*) FILTER (WHERE {_IN_PERIOD}) AS in_period,
+        COUNT(*) FILTER (WHERE {_IN_PERIOD} AND {_DECIDED}) AS decided,
+        COUNT(*) FILTER (WHERE {_IN_PERIOD} AND NOT {_RENEWED} AND f."end" < %(grace_floor)s) AS lapsed
+    FROM members_termfact f
+    WHERE f."end" >= %(counted_until)s AND f."end" <= %(end)s AND f."end" < %(today)s __FILTERS__
+    GROUP BY GROUPING SETS ((f."end"), (f.country), (f.membership_type_id))
 """
+# The same figures from the counts, for months that ended before the grace floor's month: every term there is
+# decided, and ended before today.
+_COUNT_RENEWED = "r.gap <= %(grace)s"
+RENEWAL_COUNTS_SQL = f"""
+    SELECT r.end_month AS day, r.country, r.membership_type_id AS type_id,
+        GROUPING(r.end_month) = 0 AS by_day, GROUPING(r.country) = 0 AS by_country,
+        COALESCE(SUM(r.n), 0) AS ended,
+        COALESCE(SUM(r.n) FILTER (WHERE {_COUNT_RENEWED}), 0) AS renewed,
+        0 AS undecided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.first), 0) AS first_ended,
+        COALESCE(SUM(r.n) FILTER (WHERE r.first AND {_COUNT_RENEWED}), 0) AS first_renewed,
+        0 AS first_undecided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s), 0) AS in_period,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s), 0) AS decided,
+        COALESCE(SUM(r.n) FILTER (WHERE r.end_month >= %(start)s AND NOT COALESCE({_COUNT_RENEWED}, false)), 0)
+            AS lapsed
+    FROM members_renewalcount r
+    WHERE r.end_month >= %(prior_start)s AND r.end_month <= %(end)s AND r.end_month < %(counted_until)s __FILTERS__
+    GROUP BY GROUPING SETS ((r.end_month), (r.country), (r.membership_type_id))
+"""
+_MONTH_COUNTS = ("ended", "renewed", "undecided", "first_ended", "first_renewed", "first_undecided")
+
+
+def renewal_by_month(rows: list[dict]) -> list[dict]:
+    """The by-day rows of RENEWAL_SQL summed into months."""
+    months = {}
+    for row in rows:
+        if row["by_day"]:
+            month = months.setdefault(row["day"].replace(day=1), dict.fromkeys(_MONTH_COUNTS, 0))
+            for name in _MONTH_COUNTS:
+                month[name] += row[name]
+    return [{"month": month, **counts} for month, counts in sorted(months.items())]
 
 
 def _renewal_summary(rows: list[dict], prefix: str = "") -> dict:
@@ -177,53 +205,80 @@ def renewal_figures(rows: list[dict], *, start: datetime.date, end: datetime.dat
     }
 
 
-_FIRST_TERMS = """
-    WITH j AS (
-        SELECT DISTINCT ON (membership_id) membership_id, start AS joined, membership_type_id
-        FROM members_term WHERE voided_at IS NULL ORDER BY membership_id, start
-    )
-"""
-
-
-def _anniversary(n: int) -> str:
-    return f"(j.joined + interval '{n} years')::date"
-
-
 def _cohort_columns(n: int) -> str:
-    due = f"{_anniversary(n)} <= %(today)s"
-    # Counting terms never overlap, so at most one term of a member covers a day: counting the covering terms
-    # counts the members, with no second grouping by member.
-    covers = f"""j.start <= {_anniversary(n)} AND COALESCE(j."end", 'infinity') >= {_anniversary(n)}"""
+    # The same anniversary date the facts' `anniversaries` bits were computed for (members_termfact_source).
+    due = f"(f.joined + interval '{n} years')::date <= %(today)s AND {_IN_COHORTS}"
+    kept = f"{due} AND f.anniversaries & {1 << n} <> 0"
+    return f"COUNT(*) FILTER (WHERE {due}) AS due_{n}, COUNT(*) FILTER (WHERE {kept}) AS kept_{n}"
+
+
+def _cohort_count_columns(n: int) -> str:
+    # Whole months only: the month holding the last due join date is read term by term (COHORT_SQL).
+    due = f"c.joined_month < %(boundary_{n})s AND {_IN_COHORTS.replace('f.joined', 'c.joined_month')}"
+    kept = f"{due} AND c.anniversaries & {1 << n} <> 0"
     return (
-        f"COUNT(*) FILTER (WHERE j.first AND {due}) AS due_{n}, COUNT(*) FILTER (WHERE {due} AND {covers}) AS kept_{n}"
+        f"COALESCE(SUM(c.n) FILTER (WHERE {due}), 0) AS due_{n},"
+        f" COALESCE(SUM(c.n) FILTER (WHERE {kept}), 0) AS kept_{n}"
     )
 
 
-# Each term with its member's join date and first type, from one pass over the terms in the order of the
-# term_membership_end index (latest first, so the first term is the partition's last row).
+# Cohorts by join year and new members of the period by source, in one read of the members' first terms (the
+# period lies within the cohort years, or just before them when a ten-year period starts mid-year): from the
+# counts by join month, but for the months in which an anniversary falls due today, read term by term.
+_IN_COHORTS = "f.joined >= %(first_year_start)s AND f.joined <= %(last_year_end)s"
+_JOINED_IN_REACH = (
+    "f.joined >= LEAST(%(first_year_start)s, %(start)s) AND f.joined <= GREATEST(%(last_year_end)s, %(end)s)"
+)
+# One index range per boundary month (an OR of ranges became a bitmap scan reading every row's page).
+_BOUNDARY_MONTHS = " UNION ALL ".join(
+    f"""SELECT f.joined, f.source, f.anniversaries FROM members_termfact f
+    WHERE f.first AND f.joined >= %(boundary_{n})s AND f.joined < %(boundary_{n}_next)s __FILTERS__"""
+    for n in COHORT_YEARS
+)
 COHORT_SQL = f"""
-    WITH j AS (
-        SELECT t.membership_id, t.start, t."end",
-            LAST_VALUE(t.start) OVER w AS joined,
-            LAST_VALUE(t.membership_type_id) OVER w AS membership_type_id,
-            LAST_VALUE(t.start) OVER w = t.start AS first
-        FROM members_term t WHERE t.voided_at IS NULL AND __COHORT_MEMBERS__
-        WINDOW w AS (
-            PARTITION BY t.membership_id ORDER BY t."end" DESC NULLS FIRST
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-        )
-    )
-    SELECT EXTRACT(YEAR FROM j.joined)::int AS year, COUNT(*) FILTER (WHERE j.first) AS members,
-        {", ".join(_cohort_columns(n) for n in COHORT_YEARS)}
-    FROM j
-    JOIN members_membershiptype mt ON mt.id = j.membership_type_id
-    WHERE j.joined >= %(first_year_start)s AND j.joined <= %(last_year_end)s
-      AND (%(type)s = '' OR mt.slug = %(type)s)
-    GROUP BY 1 ORDER BY 1
+    SELECT EXTRACT(YEAR FROM f.joined)::int AS year, f.source, GROUPING(f.source) = 0 AS by_source,
+        COUNT(*) FILTER (WHERE {_IN_COHORTS}) AS members,
+        {", ".join(_cohort_columns(n) for n in COHORT_YEARS)},
+        COUNT(*) FILTER (WHERE f.joined >= %(start)s AND f.joined <= %(end)s) AS new_members
+    FROM ({_BOUNDARY_MONTHS}) f
+    WHERE {_JOINED_IN_REACH}
+    GROUP BY GROUPING SETS ((EXTRACT(YEAR FROM f.joined)::int), (f.source))
 """
+COHORT_COUNTS_SQL = f"""
+    SELECT EXTRACT(YEAR FROM c.joined_month)::int AS year, c.source, GROUPING(c.source) = 0 AS by_source,
+        COALESCE(SUM(c.n) FILTER (WHERE {_IN_COHORTS.replace("f.joined", "c.joined_month")}), 0) AS members,
+        {", ".join(_cohort_count_columns(n) for n in COHORT_YEARS)},
+        COALESCE(SUM(c.n) FILTER (WHERE c.joined_month >= %(start)s AND c.joined_month <= %(end)s), 0) AS new_members
+    FROM members_cohortcount c
+    WHERE {_JOINED_IN_REACH.replace("f.joined", "c.joined_month")}
+      AND {" AND ".join(f"c.joined_month <> %(boundary_{n})s" for n in COHORT_YEARS)} __FILTERS__
+    GROUP BY GROUPING SETS ((EXTRACT(YEAR FROM c.joined_month)::int), (c.source))
+"""
+
+
+def last_due_join(today: datetime.date, years: int) -> datetime.date:
+    """The latest join date whose `years`-th anniversary (as Postgres adds years: 29 February + 1 year is
+    28 February) is on or before today."""
+    day = today - relativedelta(years=years)
+    while (day + datetime.timedelta(days=1)) + relativedelta(years=years) <= today:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def _summed(rows: list[dict], key, counts) -> list[dict]:
+    """Rows with the same key (from the counts and from the terms) added up in the columns `counts`."""
+    summed = {}
+    for row in rows:
+        total = summed.setdefault(key(row), {**row, **dict.fromkeys(counts, 0)})
+        total.update({name: total[name] + row[name] for name in counts})
+    return list(summed.values())
+
+
+_COHORT_COUNTS = ("members", *(f"{kind}_{n}" for n in COHORT_YEARS for kind in ("due", "kept")), "new_members")
 
 
 def cohort_figures(rows: list[dict]) -> list[dict]:
+    """The join-year rows of COHORT_SQL with anyone in them, oldest first."""
     return [
         {
             "year": row["year"],
@@ -238,94 +293,46 @@ def cohort_figures(rows: list[dict]) -> list[dict]:
                 for n in COHORT_YEARS
             ],
         }
-        for row in rows
+        for row in sorted(rows, key=lambda row: row["year"] or 0)
+        if not row["by_source"] and row["members"]
     ]
 
 
-ATTRITION_SQL = f"""
-    {_TERMS}
-    SELECT GROUPING(cb.band) = 0 AS by_band, GROUPING(u.country) = 0 AS by_country, GROUPING(mt.slug) = 0 AS by_type,
-        cb.band, u.country, mt.slug, mt.name,
-        COUNT(*) FILTER (WHERE t.renewed OR t."end" < %(grace_floor)s) AS decided,
-        COUNT(*) FILTER (WHERE NOT t.renewed AND t."end" < %(grace_floor)s) AS lapsed
-    FROM y t
-    JOIN members_membershiptype mt ON mt.id = t.membership_type_id
-    {_MEMBERS.format(membership_id="t.membership_id")}
-    WHERE t."end" >= %(start)s AND t."end" <= %(end)s AND t."end" < %(today)s
-      AND (%(type)s = '' OR mt.slug = %(type)s)
-    GROUP BY GROUPING SETS ((cb.band), (u.country), (mt.slug, mt.name))
-"""
-
-
-def attrition_figures(rows: list[dict]) -> dict:
-    """Lapsed terms of the period by band, country and type; largest count first."""
-    groups = {"band": [], "country": [], "type": []}
+def attrition_figures(rows: list[dict], *, band_of: dict[str, str], types: dict[int, tuple[str, str]]) -> dict:
+    """Lapsed terms of the period by band, country and type; largest count first. `band_of` maps countries to
+    bands (a country without one is band ""), `types` type ids to (slug, name)."""
+    groups = {"band": {}, "country": {}, "type": {}}
     for row in rows:
-        group = "band" if row["by_band"] else "country" if row["by_country"] else "type"
-        key = {"band": row["band"] or "", "country": row["country"] or "", "type": row["slug"]}[group]
-        groups[group].append(
-            {
-                "key": key,
-                "name": row["name"] if group == "type" else "",
-                "decided": row["decided"],
-                "lapsed": row["lapsed"],
-                "rate": _rate(row["lapsed"], row["decided"]),
-            }
+        if row["by_day"] or not row["in_period"]:
+            continue  # a country or type with terms ended only in the year before the period is not listed
+        if row["by_country"]:
+            keys = [("country", row["country"] or "", ""), ("band", band_of.get(row["country"], ""), "")]
+        else:
+            slug, name = types[row["type_id"]]
+            keys = [("type", slug, name)]
+        for group, key, name in keys:
+            item = groups[group].setdefault(key, {"key": key, "name": name, "decided": 0, "lapsed": 0})
+            item["decided"] += row["decided"]
+            item["lapsed"] += row["lapsed"]
+    result = {}
+    for group, items in groups.items():
+        result[group] = sorted(
+            ({**item, "rate": _rate(item["lapsed"], item["decided"])} for item in items.values()),
+            key=lambda item: (-item["lapsed"], item["key"]),
         )
-    for rows_ in groups.values():
-        rows_.sort(key=lambda item: (-item["lapsed"], item["key"]))
-    return groups
+    return result
 
 
-NEW_MEMBERS_SQL = f"""
-    {_FIRST_TERMS}
-    SELECT ms.source, COUNT(*) AS members
-    FROM j
-    JOIN members_membershiptype mt ON mt.id = j.membership_type_id
-    {_MEMBERS.format(membership_id="j.membership_id")}
-    WHERE j.joined >= %(start)s AND j.joined <= %(end)s
-      AND (%(type)s = '' OR mt.slug = %(type)s)
-      AND {_COUNTRY_BAND_FILTERS}
-      AND (%(join_year)s = 0 OR EXTRACT(YEAR FROM j.joined) = %(join_year)s)
-    GROUP BY 1 ORDER BY 1
-"""
-
-AT_RISK_SQL = f"""
+# Each membership's latest counting term (next_start IS NULL) ending within the window: its membership is not
+# lifetime (a lifetime term would be the latest) and its current_end is that end.
+AT_RISK_SQL = """
     SELECT COUNT(*) AS members
-    FROM members_membership ms
-    JOIN members_user u ON u.id = ms.user_id
-    LEFT JOIN members_countryband cb ON cb.country = u.country
-    WHERE ms.cancelled_at IS NULL AND NOT ms.lifetime
-      AND ms.current_end >= %(today)s AND ms.current_end <= %(window_end)s
-      AND (%(type)s = '' OR %(type)s = (
-          SELECT mt.slug FROM members_term t JOIN members_membershiptype mt ON mt.id = t.membership_type_id
-          WHERE t.membership_id = ms.id AND t.voided_at IS NULL ORDER BY t."end" DESC LIMIT 1
-      ))
-      AND {_MEMBER_FILTERS}
-      AND (u.last_login IS NULL OR u.last_login < (
-          SELECT MAX(t.created_at) FROM members_term t WHERE t.membership_id = ms.id AND t.voided_at IS NULL
-      ))
-      AND NOT EXISTS (SELECT 1 FROM members_order o WHERE o.membership_id = ms.id AND o.status = %(pending)s)
+    FROM members_termfact f
+    WHERE f.next_start IS NULL AND f."end" >= %(today)s AND f."end" <= %(window_end)s __FILTERS__
+      AND NOT f.cancelled
+      AND (f.last_login IS NULL OR f.last_login < f.last_written)
+      AND NOT EXISTS (SELECT 1 FROM members_order o WHERE o.membership_id = f.membership_id AND o.status = %(pending)s)
 """
-
-
-_MEMBER_IDS = """t.membership_id IN (
-    SELECT ms.id FROM members_membership ms
-    JOIN members_user u ON u.id = ms.user_id
-    LEFT JOIN members_countryband cb ON cb.country = u.country
-    WHERE {filters}
-)"""
-
-
-def _sql(sql: str, chosen: RetentionFilter) -> str:
-    """The chosen members are picked before the terms are walked (a window partition is one member's terms, so
-    leaving other members out changes nothing for the rest): a filtered view reads fewer terms, not more."""
-    members = cohort_members = "true"
-    if chosen.country or chosen.band or chosen.join_year:
-        members = _MEMBER_IDS.format(filters=_MEMBER_FILTERS)
-    if chosen.country or chosen.band:  # the cohort query chooses join years itself
-        cohort_members = _MEMBER_IDS.format(filters=_COUNTRY_BAND_FILTERS)
-    return sql.replace("__MEMBERS__", members).replace("__COHORT_MEMBERS__", cohort_members)
 
 
 def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
@@ -337,15 +344,17 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
     else:
         last_year = chosen.end.year
         first_year = last_year - COHORT_ROWS + 1
+    boundaries = {n: last_due_join(today, n).replace(day=1) for n in COHORT_YEARS}
     cohort_params = {
         **params,
+        # The month of the last join date due for each anniversary: read term by term, the rest from the counts.
+        **{f"boundary_{n}": month for n, month in boundaries.items()},
+        **{f"boundary_{n}_next": month + relativedelta(months=1) for n, month in boundaries.items()},
         "first_year_start": datetime.date(first_year, 1, 1),
         "last_year_end": datetime.date(last_year, 12, 31),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        # For these statements only: sorts of a million terms stay in memory instead of spilling to disk, and
-        # no JIT compilation (a tenth of a second per statement, for queries that run once).
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        # No JIT compilation for these statements (a tenth of a second each, for queries that run once).
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL statement_timeout = %s", [int(settings.RETENTION_STATEMENT_TIMEOUT_MS)])
         try:
@@ -357,13 +366,29 @@ def retention_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
 
 
 def _panels(chosen: RetentionFilter, params: dict, cohort_params: dict) -> dict:
-    new_members = {row["source"]: row["members"] for row in _rows(NEW_MEMBERS_SQL, params)}
+    filters = _filters(chosen)
+    # The counts have no join year per term, and keep the days to the next term up to MAX_GAP only.
+    if not chosen.join_year and settings.GRACE_DAYS < MAX_GAP:
+        renewal_rows = _rows(RENEWAL_COUNTS_SQL.replace("__FILTERS__", _filters(chosen, "r")), params)
+    else:
+        renewal_rows, params = [], {**params, "counted_until": params["prior_start"]}
+    renewal_rows += _rows(RENEWAL_SQL.replace("__FILTERS__", filters), params)
+    cohort_rows = _summed(
+        _rows(COHORT_COUNTS_SQL.replace("__FILTERS__", _filters(chosen, "c", "joined_month")), cohort_params)
+        + _rows(COHORT_SQL.replace("__FILTERS__", filters), cohort_params),
+        key=lambda row: (row["by_source"], row["year"], row["source"]),
+        counts=_COHORT_COUNTS,
+    )
+    band_of = dict(CountryBand.objects.values_list("country", "band"))
+    types = {pk: (slug, name) for pk, slug, name in MembershipType.objects.values_list("pk", "slug", "name")}
     return {
-        "renewal": renewal_figures(_rows(_sql(RENEWAL_SQL, chosen), params), start=chosen.start, end=chosen.end),
-        "cohorts": cohort_figures(_rows(_sql(COHORT_SQL, chosen), cohort_params)),
-        "attrition": attrition_figures(_rows(_sql(ATTRITION_SQL, chosen), params)),
-        "new_members": new_members,
-        "at_risk": _rows(AT_RISK_SQL, params)[0]["members"],
+        "renewal": renewal_figures(renewal_by_month(renewal_rows), start=chosen.start, end=chosen.end),
+        "cohorts": cohort_figures(cohort_rows),
+        "attrition": attrition_figures(renewal_rows, band_of=band_of, types=types),
+        "new_members": {
+            row["source"]: row["new_members"] for row in cohort_rows if row["by_source"] and row["new_members"]
+        },
+        "at_risk": _rows(AT_RISK_SQL.replace("__FILTERS__", filters), params)[0]["members"],
     }
 
 
@@ -372,13 +397,3 @@ def retention_figures_cached(chosen: RetentionFilter, *, today: datetime.date, r
     serves every language."""
     key = "retention:" + hashlib.sha256(repr((chosen, today)).encode()).hexdigest()[:32]
     return cached_figures(key, lambda: retention_figures(chosen, today=today), refresh=refresh)
-
-
-def staff_figures_warm(*, today: datetime.date | None = None) -> None:
-    """Compute the dashboard and the unfiltered Retention page into the cache, so staff opening them read
-    figures at most a few minutes old instead of waiting for them: at 500,000 members they take seconds."""
-    today = today or society_today()
-    dashboard_figures_cached(today=today, refresh=True)
-    start, end = default_period(today)
-    chosen = RetentionFilter(start=start, end=end, window_days=settings.RENEWAL_WINDOW_DAYS)
-    retention_figures_cached(chosen, today=today, refresh=True)

@@ -15,6 +15,8 @@ BEAT_SCHEDULE = {
     # Within the ten minutes the staff figures are cached for: the dashboard and the unfiltered Retention page
     # are always in the cache, never computed while staff wait (seconds at 500,000 members).
     "warm-staff-figures": {"task": "members.tasks.warm_staff_figures", "schedule": 5 * 60},
+    # The retention counts grow by a row or two per renewal, join or refund between compactions.
+    "compact-retention-counts": {"task": "members.tasks.compact_retention_counts", "schedule": 60 * 60},
     # Hourly too: notices, card-expiry emails and charges are computed from what is due and not yet done.
     "run-auto-renewals": {"task": "members.tasks.run_auto_renewals", "schedule": 60 * 60},
     # A lost checkout webhook is applied within the hour after the order is an hour old.
