@@ -5,6 +5,7 @@ connection for CONN_MAX_AGE seconds, so Postgres sees up to replicas x processes
 (README, "Scaling").
 """
 
+import gc
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -31,3 +32,11 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000")
 accesslog = "-"
 # web is reachable only through Caddy on the internal network, which sets X-Forwarded-Proto itself.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def pre_fork(server, worker):
+    """Just before each worker is forked: freeze what the preloaded application made. Frozen objects are never
+    walked by a worker's garbage collector, which otherwise went through all of them (some 360,000: Django,
+    the URL resolvers, translations, templates) on every full collection, a pause of 50-170 ms every few
+    hundred requests that set the member pages' p99. Shared copy-on-write pages also stay shared."""
+    gc.freeze()
