@@ -110,21 +110,22 @@ STATEMENTS = [
     """
     INSERT INTO members_user (id, password, is_superuser, email, full_name, preferred_name, country, institution,
         position, orcid, language, directory_visible, is_staff, is_active, date_joined, billing_address,
-        billing_institution, billing_name, billing_tax_id)
+        billing_institution, billing_name, billing_tax_id, wants_announcements)
     SELECT id, '!', false, 'bench' || lpad(n::text, 6, '0') || '@' || %(domain)s,
         (%(given)s::text[])[1 + n %% array_length(%(given)s::text[], 1)] || ' '
             || (%(family)s::text[])[1 + (n / 7) %% array_length(%(family)s::text[], 1)] || ' ' || n,
         '', (%(codes)s::text[])[country_index], 'Institute ' || (n %% 997), '', '', 'en',
-        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, now(), '', '', '', ''
+        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, now(), '', '', '', '', true
     FROM bench_people
     """,
     """
-    INSERT INTO members_membership (id, user_id, created_at, cancelled_at, cancel_reason, current_end, lifetime)
+    INSERT INTO members_membership (id, user_id, created_at, cancelled_at, cancel_reason, current_end, lifetime,
+        source)
     SELECT id, id, now(),
         CASE WHEN kind BETWEEN 10 AND 19 THEN now() END,
         CASE WHEN kind BETWEEN 10 AND 19 THEN 'Bench cancellation' ELSE '' END,
         CASE WHEN kind >= 25 OR kind BETWEEN 10 AND 19 THEN (%(today)s::date + end_offset::int) END,
-        kind BETWEEN 20 AND 24
+        kind BETWEEN 20 AND 24, 'online'
     FROM bench_people
     """,
     """
