@@ -45,9 +45,7 @@ def search_words(text: str) -> list[str]:
 # `prefix` is the path from the model searched to the user ("membership__user__" from an order).
 STAFF_SEARCH_KEYS = {
     "full_name": lambda word, prefix: models.Q(search_full_name_key__contains=search_key(models.Value(word))),
-    "preferred_name": lambda word, prefix: models.Q(
-        search_preferred_name_key__contains=search_key(models.Value(word))
-    ),
+    "preferred_name": lambda word, prefix: models.Q(search_preferred_name_key__contains=search_key(models.Value(word))),
     "institution": lambda word, prefix: models.Q(search_institution_key__contains=search_key(models.Value(word))),
     "email": lambda word, prefix: models.Q(**{f"{prefix}email__icontains": word}),
     "orcid": lambda word, prefix: models.Q(**{f"{prefix}orcid__icontains": word}),
