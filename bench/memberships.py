@@ -1,5 +1,6 @@
-"""Time the staff membership pages over 500,000 memberships: the admin changelist (first page, each filter,
-search by email and by name), the orders and users changelists, beside /robots.txt, the cheapest view.
+"""Time the staff membership pages over 500,000 memberships: the admin changelist (first page, every filter,
+search by email, whole email, name and order number), the orders changelist (search, date drill-down), the
+payments and users changelists, beside /robots.txt, the cheapest view, in the same run.
 
 Usage: python bench/memberships.py [memberships] [--reuse] [--keep] [--export]
 Writes the population (default 500,000, bench/_population.py) into a throwaway database
@@ -24,6 +25,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from members.models import Membership, User  # noqa: E402
+from members.models.memberships import society_today  # noqa: E402
 from members.selectors import dashboard_figures  # noqa: E402
 from tests.clients import Client  # noqa: E402
 
@@ -72,6 +74,7 @@ def main():
     client.force_login(admin_user, mfa=True)  # staff powers need a passed second factor
     common_country = User.objects.values("country").annotate(n=Count("id")).order_by("-n")[0]["country"]
     changelist = "/admin/members/membership/"
+    year = society_today().year
     pages = [
         ("/robots.txt (cheapest view)", "/robots.txt"),
         ("memberships, first page", changelist),
@@ -85,14 +88,24 @@ def main():
         ("memberships, band=low", changelist + "?band=low"),
         (f"memberships, country={common_country}", changelist + f"?country={common_country}"),
         ("memberships, country=IS (rare)", changelist + "?country=IS"),
+        ("memberships, type=retired", changelist + "?type=retired"),
         ("memberships, ends_within=30", changelist + "?ends_within=30"),
+        ("memberships, at_risk=30", changelist + "?at_risk=30"),
+        (f"memberships, joined={year - 1}", changelist + f"?joined={year - 1}"),
         ("memberships, search email bench012345", changelist + "?q=bench012345"),
+        ("memberships, search whole email", changelist + f"?q=bench012345%40{_population.DOMAIN}"),
         ("memberships, search name 'Müller'", changelist + "?q=M%C3%BCller"),
         ("memberships, search name 'Zoë Tanaka'", changelist + "?q=Zo%C3%AB+Tanaka"),
         ("memberships, search order B-0012345", changelist + "?q=B-0012345"),
         ("orders, first page", "/admin/members/order/"),
         ("orders, status=paid", "/admin/members/order/?status__exact=paid"),
         ("orders, search B-0012345", "/admin/members/order/?q=B-0012345"),
+        ("orders, search name 'Müller'", "/admin/members/order/?q=M%C3%BCller"),
+        (f"orders, created in {year}", f"/admin/members/order/?created_at__year={year}"),
+        (f"orders, created in {year}-03", f"/admin/members/order/?created_at__year={year}&created_at__month=3"),
+        ("payments, first page", "/admin/members/payment/"),
+        (f"payments, received in {year}", f"/admin/members/payment/?received_on__year={year}"),
+        ("payments, search B-0012345", "/admin/members/payment/?q=B-0012345"),
         ("users, first page", "/admin/members/user/"),
         ("users, search bench012345", "/admin/members/user/?q=bench012345"),
         ("outbox emails, first page", "/admin/society/outgoingemail/"),

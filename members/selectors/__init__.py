@@ -32,6 +32,7 @@ from members.models import (
 )
 from members.models.accounts import search_words, staff_search
 from members.models.memberships import ACCESS_STATUSES, society_today
+from members.models.payments import may_be_in_order_number
 from society.cache import cached_figures
 
 CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
@@ -48,12 +49,6 @@ def membership_status_for_user(user) -> MembershipStatus | None:
 def has_member_access(user) -> bool:
     """Active, expiring and grace members see member-only pages; pending, lapsed and cancelled do not."""
     return membership_status_for_user(user) in ACCESS_STATUSES
-
-
-def may_be_in_order_number(word: str) -> bool:
-    """Order numbers are a year and a count (2026-000123): a word with no digit in it, or an email address, is
-    never part of one, and costs no look-up in the order numbers."""
-    return "@" not in word and any(character.isdigit() for character in word)
 
 
 def memberships_searched_by_staff(memberships, text: str):
