@@ -37,8 +37,8 @@ from members.selectors import (
     dashboard_figures_cached,
     member_countries,
     membership_export_rows,
-    memberships_searched_by_staff,
 )
+from members.selectors.staff_search import memberships_searched_by_staff
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin, LargeTableAdminMixin

@@ -216,13 +216,11 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(conditions[MembershipStatus(status)])
 
     def of_current_type(self, membership_type_id: int):
-        """Memberships whose latest counting term is of the type `membership_type_id`: the lifetime term of a
-        lifetime membership, otherwise the term ending on current_end (counting terms never overlap, so it is
-        one)."""
-        # One EXISTS over the term table alone, so Postgres estimates it from the terms' own statistics and
-        # walks term_membership_end and the memberships' primary key together (a merge semi-join that stops at
-        # the page's 50th row). Joining the membership again (for its lifetime flag) or the type (for its slug)
-        # inside the EXISTS made the estimate 30 times too small, and the plan hashed every term of the type.
+        """Memberships whose latest counting term is of this type: the lifetime term of a lifetime membership,
+        otherwise the term ending on current_end (counting terms never overlap, so it is one)."""
+        # One EXISTS over the terms alone: Postgres then estimates it from their statistics and merges it with
+        # the memberships' primary key, stopping at the page's 50th row. Joining the membership (lifetime) or
+        # the type (slug) inside made the estimate 30 times too small and the plan hash every term of the type.
         latest = Q(end__isnull=True) | (Q(end=OuterRef("current_end")) & Exact(OuterRef("lifetime"), False))
         terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type=membership_type_id)
         return self.filter(Exists(terms))

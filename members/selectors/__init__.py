@@ -4,12 +4,11 @@ accountant's tables of a date range."""
 import datetime
 import functools
 import itertools
-import operator
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Sum
+from django.db.models import BooleanField, Count, Exists, OuterRef, Sum
 from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -28,11 +27,8 @@ from members.models import (
     PaymentReview,
     Refund,
     Term,
-    User,
 )
-from members.models.accounts import search_words, staff_search
 from members.models.memberships import ACCESS_STATUSES, society_today
-from members.models.payments import may_be_in_order_number
 from society.cache import cached_figures
 
 CHART_COUNTRIES = 25  # the chart shows the largest; the table below it lists every country
@@ -49,32 +45,6 @@ def membership_status_for_user(user) -> MembershipStatus | None:
 def has_member_access(user) -> bool:
     """Active, expiring and grace members see member-only pages; pending, lapsed and cancelled do not."""
     return membership_status_for_user(user) in ACCESS_STATUSES
-
-
-def memberships_searched_by_staff(memberships, text: str):
-    """Memberships matching every word of a staff search: in the member's email, name or ORCID iD, or in
-    one of their order numbers.
-
-    A word no order number holds (a name, an email: most words) is a plain condition on the joined user,
-    with no subquery and no OR across tables, so Postgres may choose either way in: from the users' trigram
-    indexes (the words' lookups combined, BitmapAnd) for a rare name or an email, or along the memberships'
-    primary key, stopping at the page's 50th row, for a name thousands share. Only a word found in some order
-    number (one index probe tells, for all such words together) is an `id IN (… UNION …)` of index lookups on
-    users and orders."""
-    words = search_words(text)
-    numbers = [word for word in words if may_be_in_order_number(word)]
-    if numbers:
-        in_numbers = functools.reduce(operator.or_, (Q(number__icontains=word) for word in numbers))
-        if not Order.objects.filter(in_numbers).exists():
-            numbers = []
-    fields = ("email", "full_name", "orcid")
-    aliases, condition = staff_search([word for word in words if word not in numbers], fields, prefix="user__")
-    memberships = memberships.alias(**aliases).filter(condition)
-    for word in numbers:
-        by_member = Membership.objects.filter(user__in=User.objects.matching_word(word, fields).values("pk"))
-        by_order = Order.objects.filter(number__icontains=word).values("membership_id")
-        memberships = memberships.filter(pk__in=by_member.values("pk").union(by_order))
-    return memberships
 
 
 def member_countries() -> list[str]:
