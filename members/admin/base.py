@@ -78,8 +78,10 @@ class ProbedDates:
     """The changelist's queryset as Django's date_hierarchy template tag reads it (aggregate, dates, datetimes),
     with the periods found by index probes (see above) rather than by DISTINCT over every row."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, *, year: str | None = None, month: str | None = None):
         self.queryset = queryset.order_by()
+        # The drill-down's selection: months are probed within its year, days within its month.
+        self.within = (int(year), int(month or 1)) if year else None
 
     def aggregate(self, **aggregates):
         # The first and last dates of the whole table, two probes at the ends of the date's index: over a
@@ -103,6 +105,9 @@ class ProbedDates:
             first, last = (timezone.localtime(value).replace(tzinfo=None) for value in (first, last))
             first = first.replace(hour=0, minute=0, second=0, microsecond=0)
         start = first.replace(month=1, day=1) if kind == "year" else first.replace(day=1) if kind == "month" else first
+        if self.within and kind != "year":
+            start = start.replace(year=self.within[0], month=1 if kind == "month" else self.within[1], day=1)
+            last = _next_period(start, "year" if kind == "month" else "month") - datetime.timedelta(days=1)
         periods = []
         while start <= last:
             periods.append((start, _next_period(start, kind)))

@@ -60,6 +60,8 @@ def staff_search(words, fields, prefix: str = "") -> tuple[dict, models.Q]:
     A whole email address is looked up exactly through the unique index on lower(email): one probe, where
     its trigrams (".ex", "ple", "com"…) are in nearly every row and would make the trigram lookup read them
     all. Any other word is a "contains" through the trigram indexes."""
+    if not words:
+        return {}, models.Q()  # no alias either: an unused one still joins the user's table
     aliases = {
         f"search_{name}_key": search_key(f"{prefix}{name}")
         for name in fields

@@ -15,7 +15,12 @@ class _ProbedChangeList:
 
     def __init__(self, changelist):
         self._changelist = changelist
-        self.queryset = ProbedDates(changelist.queryset)
+        field = changelist.date_hierarchy
+        self.queryset = ProbedDates(
+            changelist.queryset,
+            year=changelist.params.get(f"{field}__year"),
+            month=changelist.params.get(f"{field}__month"),
+        )
 
     def __getattr__(self, name):
         return getattr(self._changelist, name)
