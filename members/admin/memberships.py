@@ -30,6 +30,7 @@ from members.models import (
     Order,
     Price,
     Term,
+    User,
 )
 from members.models.memberships import society_today
 from members.selectors import MEMBERSHIP_CSV_HEADER as CSV_HEADER
@@ -114,6 +115,11 @@ class BandFilter(admin.SimpleListFilter):
         return queryset.filter(user__country__in=CountryBand.objects.filter(band=self.value()).values("country"))
 
 
+# Below this many, the ids of a filter's members are fetched first (about where reading them costs what a
+# walk along the memberships to a page of 50 costs, at 500,000 memberships).
+FEW_MEMBERS = 3000
+
+
 class CountryFilter(admin.SimpleListFilter):
     title = _("country")
     parameter_name = "country"
@@ -122,7 +128,15 @@ class CountryFilter(admin.SimpleListFilter):
         return sorted(((code, countries.name(code)) for code in member_countries()), key=lambda item: item[1])
 
     def queryset(self, request, queryset):
-        return queryset.filter(user__country=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        # A country with few members (Iceland's 1,200 of 500,000): walking the memberships newest first, as
+        # Postgres prefers, reads 20,000 of them for a page of 50. Their ids, read from the country's index,
+        # are looked up directly instead (and Postgres then counts them right). A common one walks little.
+        ids = list(User.objects.filter(country=self.value()).values_list("pk", flat=True)[:FEW_MEMBERS])
+        if len(ids) < FEW_MEMBERS:
+            return queryset.filter(user_id__in=ids)
+        return queryset.filter(user__country=self.value())
 
 
 class EndsWithinFilter(admin.SimpleListFilter):

@@ -184,6 +184,8 @@ class Order(models.Model):
             # The changelist's order (newest first, the pk breaking ties) and its search by number.
             models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
             GinIndex(OpClass(Upper("number"), name="gin_trgm_ops"), name="order_number_trgm"),
+            # The few pending orders, without reading the paid ones: "at risk" (no pending order) and approvals.
+            models.Index(fields=["membership"], condition=Q(status="pending"), name="order_pending_membership"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=Decimal("0")), name="order_amount_not_negative"),

@@ -175,6 +175,19 @@ def test_band_and_country_filters_and_the_country_choices(superuser_client):
     assert "?country=FR" not in page
 
 
+@pytest.mark.parametrize("few", [3000, 1], ids=["ids of a rare country", "join for a common country"])
+def test_the_country_filter_lists_the_same_members_either_way(superuser_client, monkeypatch, few):
+    from members.admin import memberships as membership_admin
+
+    monkeypatch.setattr(membership_admin, "FEW_MEMBERS", few)
+    member("Germany", "de@example.org", country="DE")
+    member("Berlin", "berlin@example.org", country="DE")
+    member("Uganda", "ug@example.org", country="UG")
+    UserFactory(country="DE")  # no membership
+    assert listed(superuser_client.get(CHANGELIST, {"country": "DE"})) == {"de@example.org", "berlin@example.org"}
+    assert listed(superuser_client.get(CHANGELIST, {"country": "IS"})) == set()
+
+
 @time_machine.travel(NOW, tick=False)
 def test_search_still_finds_partial_emails_names_orcids_and_order_numbers(superuser_client):
     muller = member("Jürgen Müller", "j.mueller@uni-heidelberg.example")

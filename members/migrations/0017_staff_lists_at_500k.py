@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # Built without locking writes to the payments (CREATE INDEX CONCURRENTLY): one per paid order.
+    # Built without locking writes (CREATE INDEX CONCURRENTLY): a payment per paid order, an order per term.
     atomic = False
 
     dependencies = [
@@ -11,6 +11,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        AddIndexConcurrently(
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["membership"], name="order_pending_membership"
+            ),
+        ),
         AddIndexConcurrently(
             model_name="payment",
             index=models.Index(fields=["-received_on", "-recorded_at", "-id"], name="payment_newest_first"),
