@@ -12,6 +12,12 @@ class Migration(migrations.Migration):
 
     operations = [
         AddIndexConcurrently(
+            model_name="term",
+            index=models.Index(
+                condition=models.Q(("voided_at__isnull", True)), fields=["start"], name="term_counting_start"
+            ),
+        ),
+        AddIndexConcurrently(
             model_name="order",
             index=models.Index(
                 condition=models.Q(("status", "pending")), fields=["membership"], name="order_pending_membership"

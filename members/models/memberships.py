@@ -197,9 +197,8 @@ class MembershipQuerySet(models.QuerySet):
         )
 
     def in_status(self, status: str, today: datetime.date | None = None):
-        """Memberships whose `with_status()` status is `status`, filtered on the columns rather than on the CASE:
-        each status is a range of the indexed current_end (or a cancelled_at, or the lifetime flag), which
-        Postgres can estimate and read through an index. On the CASE it could only scan every membership."""
+        """Memberships whose `with_status()` status is `status`, filtered on the columns (each status is a range
+        of the indexed current_end, a cancelled_at or the lifetime flag), not on the CASE, a scan of them all."""
         today = today or society_today()
         window_start = today + datetime.timedelta(days=settings.RENEWAL_WINDOW_DAYS)
         grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
@@ -216,11 +215,9 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(conditions[MembershipStatus(status)])
 
     def of_current_type(self, membership_type_id: int):
-        """Memberships whose latest counting term is of this type: the lifetime term of a lifetime membership,
-        otherwise the term ending on current_end (counting terms never overlap, so it is one)."""
-        # One EXISTS over the terms alone: Postgres then estimates it from their statistics and merges it with
-        # the memberships' primary key, stopping at the page's 50th row. Joining the membership (lifetime) or
-        # the type (slug) inside made the estimate 30 times too small and the plan hash every term of the type.
+        """Memberships whose latest counting term (the lifetime one, else the one ending on current_end) is of
+        this type. One EXISTS over the terms alone, merged with the memberships' primary key up to the page's
+        50th row; joining the membership or the type inside made Postgres hash every term of the type."""
         latest = Q(end__isnull=True) | (Q(end=OuterRef("current_end")) & Exact(OuterRef("lifetime"), False))
         terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type=membership_type_id)
         return self.filter(Exists(terms))
@@ -371,7 +368,10 @@ class Term(models.Model):
                 condition=Q(voided_at__isnull=True),
             ),
         ]
-        indexes = [models.Index(fields=["membership", "-end"], name="term_membership_end")]
+        indexes = [
+            models.Index(fields=["membership", "-end"], name="term_membership_end"),
+            models.Index(fields=["start"], condition=Q(voided_at__isnull=True), name="term_counting_start"),  # joined
+        ]
         triggers = [
             # In the database, so terms written by any path (services, imports, admin, raw SQL) keep
             # Membership.current_end right.
