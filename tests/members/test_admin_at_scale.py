@@ -103,6 +103,24 @@ def test_type_filter_follows_the_latest_counting_term(superuser_client):
     assert listed(superuser_client.get(CHANGELIST, {"type": "no-such-type"})) == set()
 
 
+@time_machine.travel(NOW, tick=False)
+def test_join_year_filter_is_the_year_of_the_first_counting_term(superuser_client):
+    full = MembershipType.objects.get_or_create(slug="full", defaults={"name": "Full"})[0]
+    member("Joined 2025", "j2025@example.org", ends=None, starts=datetime.date(2025, 3, 1))
+    renewed = member("Joined 2024", "j2024@example.org", starts=datetime.date(2024, 12, 31), ends=-330)
+    Term.objects.create(membership=renewed, membership_type=full, start=days(-329), end=days(35))
+    refunded_first = member("Refunded", "refunded@example.org", starts=datetime.date(2023, 5, 1), ends=-900)
+    Term.objects.filter(membership=refunded_first).update(voided_at=NOW, void_reason="Refunded")
+    Term.objects.create(membership=refunded_first, membership_type=full, start=datetime.date(2025, 1, 1), end=days(20))
+    member("Pending", "pending@example.org", ends=False)
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2025"})) == {
+        "j2025@example.org",
+        "refunded@example.org",
+    }
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2024"})) == {"j2024@example.org"}
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2023"})) == set()
+
+
 def test_a_whole_email_address_finds_that_account_through_its_unique_index(superuser_client):
     member("Ann", "ann@lab.example")
     member("Joann", "joann@lab.example")
