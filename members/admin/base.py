@@ -82,12 +82,15 @@ class ProbedDates:
         self.queryset = queryset.order_by()
         # The drill-down's selection: months are probed within its year, days within its month.
         self.within = (int(year), int(month or 1)) if year else None
+        self._ends = None  # asked for by the tag, then again for the periods: one query
 
     def aggregate(self, **aggregates):
         # The first and last dates of the whole table, two probes at the ends of the date's index: over a
         # filtered list (a search for a common name) MIN and MAX would read every match. The periods between
         # them are then probed with the list's filters, so only those with rows are offered all the same.
-        return self.queryset.model._base_manager.aggregate(**aggregates)
+        if self._ends is None:
+            self._ends = self.queryset.model._base_manager.aggregate(**aggregates)
+        return self._ends
 
     def dates(self, field_name: str, kind: str) -> list:
         return self._present(field_name, kind, datetimes=False)

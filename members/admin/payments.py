@@ -70,8 +70,7 @@ class PaymentInline(RecordInline):
     fields = ["received_on", "amount", "currency", "method", "reference", "note", "review", "recorded_by"]
 
     def get_queryset(self, request):
-        # The row title (str(payment)) names the order.
-        return super().get_queryset(request).select_related("order", "recorded_by")
+        return super().get_queryset(request).select_related("order", "recorded_by")  # str(payment) names the order
 
 
 def invoices_mark_paid(modeladmin, request, selected, orders, *, action: str):
@@ -131,6 +130,7 @@ class OrderAdmin(LargeTableAdminMixin, BackgroundExportMixin, OrderRefundsMixin,
     list_filter = [AwaitingApprovalFilter, "status", "provider", "band", "membership_type"]
     search_fields = ["number", "membership__user__email", "membership__user__full_name", "provider_reference"]
     list_select_related = ["membership__user", "membership_type"]
+    list_per_page = 50  # as memberships': a search for a common name then reads half as many orders
     readonly_fields = [
         "number",
         "membership",
