@@ -383,3 +383,23 @@ def test_every_list_filter_and_search_runs_as_many_queries_at_60_rows_as_at_6(su
     grow(54)
     many = {url: query_count(superuser_client, url) for url in PAGES}
     assert many == few
+
+
+@time_machine.travel(NOW, tick=False)
+def test_membership_and_order_changelists_with_a_filter_and_a_search_stay_within_their_queries(
+    superuser_client, django_assert_max_num_queries
+):
+    """At 60 memberships with an order and a payment each, so that a query per row would show: session, user,
+    the filters' choices, a bounded count, the page, and for a search one probe of the order numbers; for
+    orders and payments the date drill-down's two queries."""
+    grow(60)
+    for url, most in [
+        (f"{CHANGELIST}?type=full&q=Member", 8),
+        (f"{CHANGELIST}?country=DE&q=m1%40example.org", 8),
+        ("/admin/members/order/?status__exact=paid&q=Member", 9),
+        ("/admin/members/order/?created_at__year=2026&q=Member+2099", 10),
+        ("/admin/members/payment/?method__exact=cash&q=Member", 9),
+    ]:
+        superuser_client.get(url)  # per-process caches (content types, the site)
+        with django_assert_max_num_queries(most):
+            assert superuser_client.get(url).status_code == 200
