@@ -6,6 +6,8 @@ Usage: python bench/memberships.py [memberships] [--reuse] [--keep] [--export]
 Writes the population (default 500,000, bench/_population.py) into a throwaway database
 `<DATABASE_URL name>_population`, shared with bench/directory.py, and prints how long that took. --reuse keeps and reuses that database when it already holds the population (and --keep
 leaves it there at the end), so a second measuring run costs no generation. --export also times the CSV export.
+"SQL ms" is what Postgres reports (EXPLAIN ANALYZE, planning and execution) for one request's queries: on a
+busy shared machine the latencies move with the load, that column much less.
 """
 
 import os
@@ -33,10 +35,13 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", 20))
 
 
 def measure(client, url):
-    """p50/p95 of REQUESTS requests after one warm-up, and the number of queries one request runs."""
+    """p50/p95 of REQUESTS requests after one warm-up, the number of queries one request runs, and the summed
+    execution time Postgres reports for them (EXPLAIN ANALYZE: the database's share, whatever the load)."""
     client.get(url)
     queries = []
-    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+    with connection.execute_wrapper(
+        lambda execute, sql, params, *args: queries.append((sql, params)) or execute(sql, params, *args)
+    ):
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     timings = []
@@ -44,7 +49,19 @@ def measure(client, url):
         start = time.perf_counter()
         client.get(url)
         timings.append(time.perf_counter() - start)
-    return len(queries), _harness.percentiles(timings)
+    return len(queries), _harness.percentiles(timings), database_ms(queries)
+
+
+def database_ms(queries) -> float:
+    """Postgres's own execution time of the page's SELECTs (the EXPLAINs the estimated count runs included)."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            if sql.lstrip().startswith(("SELECT", "(SELECT", "WITH")):
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+                plan = cursor.fetchone()[0][0]
+                total += plan["Planning Time"] + plan["Execution Time"]
+    return total
 
 
 def timed(label, func, repeat=3):
@@ -111,10 +128,10 @@ def main():
         ("outbox emails, first page", "/admin/society/outgoingemail/"),
     ]
     print(f"{total} memberships; {REQUESTS} requests per page through the test client")
-    print(f"{'page':<44}{'queries':>8}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'page':<44}{'queries':>8}{'p50 ms':>10}{'p95 ms':>10}{'SQL ms':>10}")
     for label, url in pages:
-        queries, figures = measure(client, url)
-        print(f"{label:<44}{queries:>8}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}", flush=True)
+        queries, figures, sql_ms = measure(client, url)
+        print(f"{label:<44}{queries:>8}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}{sql_ms:>10.1f}", flush=True)
 
     def status_counts():
         return dict(Membership.objects.with_status().order_by().values_list("status").annotate(n=Count("id")))
