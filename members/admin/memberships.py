@@ -111,8 +111,11 @@ class BandFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        # On the members' country (indexed), not on the `band` annotation, which is a subquery per row.
-        return queryset.filter(user__country__in=CountryBand.objects.filter(band=self.value()).values("country"))
+        # On the members' country (indexed), not on the `band` annotation, which is a subquery per row. The
+        # band's countries as a list (one small query): Postgres then knows from the country statistics how many
+        # members that is; behind a subquery it guessed, and planned parallel workers for a 0.4 ms page.
+        countries_in_band = list(CountryBand.objects.filter(band=self.value()).values_list("country", flat=True))
+        return queryset.filter(user__country__in=countries_in_band)
 
 
 # Below this many, the ids of a filter's members are fetched first (about where reading them costs what a
