@@ -39,6 +39,7 @@ test: bootstrap lint messages
 	@python manage.py preflight --test-database
 	@bash .ci/ensure-chromium
 	@bash .ci/ensure-caddy
+	@bash .ci/ensure-compose
 	@bash .ci/ensure-fonts
 	pytest $(PYTEST_ARGS)
 

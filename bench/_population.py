@@ -3,8 +3,8 @@ benches that need 500,000 memberships: Python-side bulk_create runs at ~5,000 ro
 minutes per 100,000; one statement per table runs the same rows in seconds.
 
 Triggers and foreign-key checks are off while it writes (session_replication_role = replica), so the derived
-columns the term trigger would keep (Membership.current_end and lifetime) are written directly, from the same
-generated dates as the terms. Constraints that are not triggers (checks, the exclusion constraint, unique
+columns the triggers would keep (Membership.current_end and lifetime, User.membership_end) are written directly,
+from the same generated dates as the terms. Constraints that are not triggers (checks, the exclusion constraint, unique
 indexes) still apply to every row.
 
 Every row is a function of its number, so two runs build the same population:
@@ -115,12 +115,15 @@ STATEMENTS = [
     """
     INSERT INTO members_user (id, password, is_superuser, email, full_name, preferred_name, country, institution,
         position, orcid, language, directory_visible, is_staff, is_active, date_joined, billing_address,
-        billing_institution, billing_name, billing_tax_id, wants_announcements)
+        billing_institution, billing_name, billing_tax_id, wants_announcements, membership_end)
     SELECT id, '!', false, 'bench' || lpad(n::text, 6, '0') || '@' || %(domain)s,
         (%(given)s::text[])[1 + n %% array_length(%(given)s::text[], 1)] || ' '
             || (%(family)s::text[])[1 + (n / 7) %% array_length(%(family)s::text[], 1)] || ' ' || n,
         '', (%(codes)s::text[])[country_index], 'Institute ' || (n %% 997), '', '', 'en',
-        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, ordered_at, '', '', '', '', true
+        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, ordered_at, '', '', '', '',
+        true,
+        -- What the trigger user_membership_end_from_membership would copy from the membership written below.
+        CASE WHEN kind BETWEEN 20 AND 24 THEN DATE '9999-12-31' WHEN kind >= 25 THEN %(today)s::date + end_offset::int END
     FROM bench_people
     """,
     """

@@ -48,7 +48,7 @@ def measure(client, url, params):
 
 
 def explain(client, params):
-    """EXPLAIN ANALYZE the statements of one directory request that read members_user (the list and its count)."""
+    """EXPLAIN ANALYZE the statements of one directory request that list or count the members_user rows."""
     queries = []
 
     def capture(execute, sql, params_, many, context):
@@ -58,7 +58,7 @@ def explain(client, params):
     with connection.execute_wrapper(capture):
         client.get(DIRECTORY, params)
     for sql, sql_params in queries:
-        if "members_user" not in sql or "members_membership" not in sql:
+        if 'FROM "members_user"' not in sql or not ("COUNT(" in sql or "ORDER BY" in sql):
             continue
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
@@ -109,8 +109,13 @@ def main():
         queries, figures = measure(client, url, params)
         print(f"{label:<36}{queries:>8}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}", flush=True)
     if "--explain" in sys.argv:
-        print("plan of search 'müller':")
-        explain(client, {"q": "müller"})
+        for label, params in [
+            ("first page", {}),
+            ("search 'müller'", {"q": "müller"}),
+            ("search 'nguyen'", {"q": "nguyen"}),
+        ]:
+            print(f"plans of {label}:")
+            explain(client, params)
 
 
 if __name__ == "__main__":

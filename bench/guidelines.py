@@ -20,7 +20,7 @@ _harness.setup_django()
 
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
 from guidelines.models import Edition, Guideline, Provision, ProvisionVersion  # noqa: E402
@@ -98,6 +98,12 @@ def build():
             versions.append(version)
         ProvisionVersion.objects.bulk_create(versions)
         edition_publish(edition=edition, published_on=datetime.date(2000 + number, 1, 1))
+    # Statistics as autovacuum would have them on a live database: without them Postgres guesses one matching
+    # row everywhere and plans the search as nested loops.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ANALYZE guidelines_guideline, guidelines_edition, guidelines_provision, guidelines_provisionversion"
+        )
 
 
 def clear_own_cache_keys():

@@ -96,7 +96,9 @@ def published_edition(state: GuidelineState, slug) -> Edition:
 
 
 def edition_versions(edition):
-    return list(edition.versions.select_related("provision", "parent").in_reading_order())
+    """The versions of an edition in reading order, with what its page shows: not the Markdown source, and not
+    the search vector (a long string per provision the page never shows)."""
+    return list(edition.versions.select_related("provision").defer("body", "search_vector").in_reading_order())
 
 
 def outline_depths(versions) -> list[int]:
@@ -131,6 +133,8 @@ def provision_history(state: GuidelineState, edition, provision_ids=None) -> dic
     else:  # a draft preview: its history runs through every published edition
         editions = [*state.originals, source]
     labels = {e.pk: e.label for e in editions}
+    # Translated once per edition, not once per amended provision.
+    amended = {e.pk: _("amended %(edition)s") % {"edition": e.label} for e in editions}
     order = {e.pk: index for index, e in enumerate(editions)}
     rows = ProvisionVersion.objects.filter(edition__in=list(labels)).values_list(
         "provision_id", "edition_id", "content_hash"
@@ -148,7 +152,7 @@ def provision_history(state: GuidelineState, edition, provision_ids=None) -> dic
             if previous is None:
                 parts.append(labels[edition_id])
             elif digest != previous:
-                parts.append(_("amended %(edition)s") % {"edition": labels[edition_id]})
+                parts.append(amended[edition_id])
             previous = digest
         tags[provision_id] = ", ".join(parts)
     return tags
@@ -254,35 +258,64 @@ def default_search_language(ui_language):
     return "en"
 
 
+@dataclass
+class SearchProvision:
+    pk: int
+    slug: str
+
+
+@dataclass
+class SearchHit:
+    """A provision's version that matched, as a search result shows it."""
+
+    pk: int
+    edition: Edition
+    number: str
+    heading: str
+    anchor: str  # as ProvisionVersion.anchor
+    heading_html: str = ""
+    snippet_html: str = ""
+
+    @property
+    def edition_id(self):
+        return self.edition.pk
+
+
 def search_provisions(query_text: str, *, language="en", all_editions=False, max_provisions=30, max_rows=300):
     """Ranked full-text matches in editions in `language` (originals and translations), grouped by
-    provision: [{"provision", "hits": [version, ...]}], best first.
+    provision: [{"provision": SearchProvision, "hits": [SearchHit, ...]}], best first.
 
     The query is parsed with the text search configuration of that language, the one its text was indexed
     with, so "células" finds "célula" in a Spanish translation and an English query never matches Spanish.
 
-    Two queries whatever the size of the library: the ranked matches, then highlighted snippets for only
-    the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30 rows)."""
+    Three queries whatever the size of the library: the ranked matches (only the columns a result shows: they
+    are sorted in full), their few editions with each one's URL, then highlighted snippets
+    for only the hit shown first in each group (ts_headline is the expensive part, so it runs on at most 30
+    rows)."""
     config = search_config(language)
     query = SearchQuery(query_text[:MAX_QUERY_CHARS], search_type="websearch", config=config)
     versions = ProvisionVersion.objects.published().filter(language=language, search_vector=query)
     if not all_editions:
         current = Edition.objects.current()
         versions = versions.filter(Q(edition__in=current) | Q(edition__translation_of__in=current))
-    ranked = (
+    # Plain tuples: up to 300 rows are read to find 30 provisions, and model instances for all of them (each
+    # with its provision) took longer than the ranking itself.
+    ranked = list(
         versions.annotate(rank=SearchRank(F("search_vector"), query))
-        .select_related("edition__guideline", "provision")
-        .defer("body", "body_html", "body_text", "search_vector")
-        .order_by("-rank", "-edition__published_on", "pk")[:max_rows]
+        .order_by("-rank", "-edition__published_on", "pk")
+        .values_list("pk", "provision_id", "provision__slug", "edition_id", "number", "heading")[:max_rows]
     )
+    editions = Edition.objects.select_related("guideline").in_bulk({row[3] for row in ranked})
+    for edition in editions.values():
+        edition.reading_url = edition.get_absolute_url()  # once per edition, not a reverse() per hit
     groups = {}
-    for version in ranked:
-        group = groups.get(version.provision_id)
+    for pk, provision_id, slug, edition_id, number, heading in ranked:
+        group = groups.get(provision_id)
         if group is None:
             if len(groups) == max_provisions:
                 continue
-            group = groups[version.provision_id] = {"provision": version.provision, "hits": []}
-        group["hits"].append(version)
+            group = groups[provision_id] = {"provision": SearchProvision(provision_id, slug), "hits": []}
+        group["hits"].append(SearchHit(pk, editions[edition_id], number, heading, f"p-{slug}"))
     if not groups:
         return []
     options = {"start_sel": _MARK_START, "stop_sel": _MARK_STOP, "config": config}

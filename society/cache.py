@@ -9,7 +9,9 @@ this makes the limiter fail open (see ACCOUNT_RATE_LIMITS in settings for why th
 
 import datetime
 import logging
+import threading
 import time
+from collections import OrderedDict
 
 import redis
 from django.core.cache import cache
@@ -105,3 +107,47 @@ def cached_figures(key: str, compute, *, refresh: bool = False, timeout: int = S
     entry = (compute(), timezone.now())
     cache.set(key, entry, timeout)
     return entry
+
+
+class LocalLRU:
+    """A bounded in-process mapping, least recently used out first, for what every request of a worker asks
+    again and Redis would only hand back unchanged (the shared page header, a cached public page's bytes).
+    Bounded by entries and by the total of `weight(value)`; a lock because gthread workers share it."""
+
+    def __init__(self, max_items, max_weight=None, weight=None):
+        self.max_items = max_items
+        self.max_weight = max_weight
+        self.weight = weight or (lambda value: 0)
+        self._items = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def set(self, key, value):
+        weight = self.weight(value)
+        if self.max_weight is not None and weight > self.max_weight // 8:
+            return  # one huge value would push out everything else
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
+            self._items[key] = (value, weight)
+            self._total += weight
+            while len(self._items) > self.max_items or (self.max_weight is not None and self._total > self.max_weight):
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._total -= dropped
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+            self._total = 0
+
+    def __len__(self):
+        return len(self._items)

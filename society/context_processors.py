@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from members.selectors import has_member_access
+from members.selectors.access import request_member_access
 
 # The main navigation's section for each URL namespace or name; anything under /accounts/ that a signed-in
 # member reaches (email, password, two-factor) belongs to their profile, and only the login page itself to
@@ -36,5 +36,5 @@ def site(request):
         "SITE_URL": settings.SITE_URL,
         "nav_section": nav_section(request),
         # Lazy: only the signed-in header asks, so an anonymous (cached) page never runs the query.
-        "may_open_directory": SimpleLazyObject(lambda: has_member_access(request.user)),
+        "may_open_directory": SimpleLazyObject(lambda: request_member_access(request)),
     }

@@ -18,12 +18,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_http_date_safe
 
+from society.cache import LocalLRU
 from society.models import NewsArticle
 
 VERSION_KEY = "page-cache:version"
@@ -34,6 +36,16 @@ _WHITESPACE = re.compile(r"\s+")
 
 def content_version() -> int | None:
     return cache.get(VERSION_KEY)
+
+
+def content_token() -> str | None:
+    """The current content version's token, starting one when there is none yet (a fresh cache, or one that
+    lost it); None while the cache is away."""
+    version = content_version()
+    if version is None:
+        bump_content_version()
+        version = content_version()
+    return version["token"] if isinstance(version, dict) else None
 
 
 def bump_content_version() -> None:
@@ -138,6 +150,47 @@ def _storable(request, response) -> bool:
     )
 
 
+# The pages this worker served last, as they are in Redis: a hit then asks Redis only for the small version
+# key instead of the whole page (an edition is 60 KiB to 1.1 MB), and reads no pickle. Still checked against
+# the version on every request, so a publish in any worker is seen by all at once.
+local_pages = LocalLRU(500, max_weight=32 * 1024 * 1024, weight=lambda entry: len(entry["content"]))
+
+
+def _forget_local_pages(**kwargs):
+    # What a page shows depends on settings (names, URLs, the cache itself) that tests override.
+    local_pages.clear()
+
+
+setting_changed.connect(_forget_local_pages, dispatch_uid="page_cache_forget_local")
+
+
+def _is_current(entry, version) -> bool:
+    return (
+        entry is not None
+        and version is not None
+        and entry["version"] == version
+        and (version["until"] is None or time.time() < version["until"])
+    )
+
+
+def _cached_entry(key):
+    """(content version, the current entry for `key` or None): from this worker's memory when it holds the
+    current one, else from Redis in the same round trip as the version."""
+    local = local_pages.get(key)
+    if local is not None:
+        version = content_version()
+        if _is_current(local, version):
+            return version, local
+        entry = cache.get(key) if version is not None else None
+    else:
+        found = cache.get_many([VERSION_KEY, key])
+        version, entry = found.get(VERSION_KEY), found.get(key)
+    if not _is_current(entry, version):
+        return version, None
+    local_pages.set(key, entry)
+    return version, entry
+
+
 def _from_entry(entry) -> HttpResponse:
     response = HttpResponse(entry["content"], status=entry["status"])
     for name, value in entry["headers"]:
@@ -173,14 +226,8 @@ class PublicPageCacheMiddleware:
         use_cache = settings.PAGE_CACHE_ENABLED
         if use_cache:
             key = page_key(request)
-            found = cache.get_many([VERSION_KEY, key])
-            version, entry = found.get(VERSION_KEY), found.get(key)
-            if (
-                entry is not None
-                and version is not None
-                and entry["version"] == version
-                and (version["until"] is None or time.time() < version["until"])
-            ):
+            version, entry = _cached_entry(key)
+            if entry is not None:
                 return self._conditional(request, _from_entry(entry))
 
         response = self.get_response(request)
@@ -214,6 +261,7 @@ class PublicPageCacheMiddleware:
                     "content": response.content,
                 }
                 cache.set(key, entry, timeout=settings.PAGE_CACHE_TIMEOUT)
+                local_pages.set(key, entry)
         return self._conditional(request, response)
 
     @staticmethod

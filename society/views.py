@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from guidelines.models import Edition
-from members.selectors import has_member_access
+from members.selectors.access import request_member_access
 from society.access import staff_required
 from society.health import run_checks
 from society.models import NewsArticle, Page, Topic
@@ -103,7 +103,7 @@ class NewsDetailView(DetailView):
     def get_context_data(self, **kwargs):
         article = self.object
         return super().get_context_data(
-            can_read=not article.members_only or has_member_access(self.request.user),
+            can_read=not article.members_only or request_member_access(self.request),
             preview=self.preview,
             **kwargs,
         )

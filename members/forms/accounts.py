@@ -7,6 +7,7 @@ so it must not import allauth's forms at the top level.
 from django import forms
 from django.forms.utils import flatatt
 from django.utils import translation
+from django.utils.choices import BlankChoiceIterator, CallableChoiceIterator
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,18 @@ from members.services.accounts import PROFILE_FIELDS
 from members.validators import orcid_normalise, person_name_normalise, validate_orcid, validate_person_name
 
 
+def _choices_source(choices):
+    """A hashable name for a lazily listed set of choices (the same function, behind the same blank choice),
+    or None when the choices are a plain list."""
+    if isinstance(choices, CallableChoiceIterator):
+        return ("callable", choices.func)
+    if isinstance(choices, BlankChoiceIterator):
+        inner = _choices_source(choices.choices)
+        if inner is not None:
+            return ("blank", tuple((str(value), str(label)) for value, label in choices.blank_choice), inner)
+    return None
+
+
 class QuickSelect(forms.Select):
     """A select whose options are written in Python. Django renders every option through a template include,
     which for some 250 countries was three quarters of a profile page's render (30 of 40 ms).
@@ -26,12 +39,36 @@ class QuickSelect(forms.Select):
     lists): escaping 250 names was still 3 ms of every profile and checkout page; only `selected` differs."""
 
     _options_html: dict[tuple, str] = {}
+    _first_choice_empty: dict[tuple, bool] = {}
+
+    def use_required_attribute(self, initial):
+        # Django's Select lists every choice to look at the first one; for a kept list, look once per language.
+        source = _choices_source(self.choices)
+        if source is None or self.allow_multiple_selected:
+            return super().use_required_attribute(initial)
+        key = (translation.get_language(), source)
+        if key not in self._first_choice_empty:
+            first = next(iter(self.choices), None)
+            empty = first is not None and self._choice_has_empty_value(first)
+            if len(self._first_choice_empty) < 64:
+                self._first_choice_empty[key] = empty
+        else:
+            empty = self._first_choice_empty[key]
+        return forms.Widget.use_required_attribute(self, initial) and empty
 
     def options_html(self, selected: set[str]) -> str:
-        choices = [(str(choice), str(label)) for choice, label in self.choices]
-        key = (translation.get_language(), tuple(choices))
+        # Keyed by where the choices come from (the function that lists them) when that is known: listing 250
+        # countries only to make the key cost as much as the markup it saved.
+        source = _choices_source(self.choices)
+        choices = None
+        if source is None:
+            choices = [(str(choice), str(label)) for choice, label in self.choices]
+            source = tuple(choices)
+        key = (translation.get_language(), source)
         options = self._options_html.get(key)
         if options is None:
+            if choices is None:
+                choices = [(str(choice), str(label)) for choice, label in self.choices]
             options = format_html_join("", '<option value="{}">{}</option>', choices)
             if len(self._options_html) < 64:  # a few lists in a few languages; never grows with traffic
                 self._options_html[key] = options

@@ -1,10 +1,11 @@
+import datetime
 import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Collate, Lower, Upper
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
@@ -12,8 +13,10 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from members.validators import validate_orcid
+from society.i18n import icu_collation
 
-from .memberships import Membership
+from .directory import USER_MEMBERSHIP_END_FROM_MEMBERSHIP
+from .memberships import society_today
 
 
 class ImmutableUnaccent(models.Func):
@@ -80,18 +83,21 @@ def staff_search(words, fields, prefix: str = "") -> tuple[dict, models.Q]:
     return aliases, condition
 
 
+# What in_directory() asks of the user row besides its membership: the condition of the directory's indexes.
+LISTED = models.Q(directory_visible=True, is_active=True, erased_at__isnull=True)
+
+
 class UserQuerySet(models.QuerySet):
     def with_email(self, email: str):
         return self.filter(email__iexact=email.strip())
 
     def in_directory(self, today=None):
-        """Members who opted in and whose own membership currently gives access (active, expiring, grace)."""
-        return self.filter(
-            directory_visible=True,
-            is_active=True,
-            erased_at__isnull=True,
-            pk__in=Membership.objects.with_access(today).values("user_id"),
-        )
+        """Members who opted in and whose own membership currently gives access (active, expiring, grace):
+        Membership.objects.with_access() read from the copy on the user row, so the directory reads one table.
+        Joined to the memberships, a search for a common name hashed all 250,000 current memberships (~100 ms
+        at 500,000 members) to keep 3,000 of them."""
+        grace_floor = (today or society_today()) - datetime.timedelta(days=settings.GRACE_DAYS)
+        return self.filter(LISTED, membership_end__gte=grace_floor)
 
     def matching(self, query: str):
         """Name or institution contains `query`, ignoring case and accents (uses the trigram indexes)."""
@@ -99,7 +105,8 @@ class UserQuerySet(models.QuerySet):
         if not query:
             return self
         needle = search_key(models.Value(query))
-        return self.annotate(name_key=search_key("full_name"), institution_key=search_key("institution")).filter(
+        # alias(), not annotate(): the keys are only compared, and selecting them unaccented every match again.
+        return self.alias(name_key=search_key("full_name"), institution_key=search_key("institution")).filter(
             models.Q(name_key__contains=needle) | models.Q(institution_key__contains=needle)
         )
 
@@ -201,6 +208,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Receipts, security and renewal emails are always sent."),
     )
     profile_updated_at = models.DateTimeField(_("profile last updated"), null=True, blank=True)
+    # Derived, kept by the database (models/directory.py): the own membership's current_end as its status sees
+    # it. in_directory() compares it with the grace floor instead of joining the memberships.
+    membership_end = models.DateField(null=True, blank=True, editable=False)
     # Set when the member asked for erasure: the row stays (memberships and orders point to it), anonymised.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
@@ -208,7 +218,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "membership_end"])
 
     objects = UserManager()
 
@@ -246,7 +256,21 @@ class User(AbstractBaseUser, PermissionsMixin):
             GinIndex(OpClass(Upper("orcid"), name="gin_trgm_ops"), name="user_orcid_trgm"),
             models.Index(fields=["country"], name="user_country"),
             models.Index(fields=["email", "-id"], name="user_email_order"),
+            # The directory's count without a search: an index-only scan of the listed members.
+            models.Index(fields=["membership_end"], condition=LISTED, name="user_listed_membership_end"),
+            # The directory browsed in each reader's collation (DirectoryView): its first page reads 25 entries
+            # of one of these instead of sorting 100,000 listed names.
+            *[
+                models.Index(
+                    Collate("full_name", icu_collation(code)),
+                    models.F("id"),
+                    condition=LISTED,
+                    name=f"user_listed_name_{code.replace('-', '_')}",
+                )
+                for code, _name in settings.LANGUAGES
+            ],
         ]
+        triggers = [USER_MEMBERSHIP_END_FROM_MEMBERSHIP]
 
     def __str__(self):
         if self.erased_at:

@@ -12,13 +12,14 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeBoundary, RangeOperators
 from django.db import models
-from django.db.models import Case, Exists, F, Func, OuterRef, Q, Value, When
-from django.db.models.lookups import Exact
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, Value, When, lookups
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from .directory import MEMBERSHIP_TOUCHES_USER
 
 
 class IncomeBand(models.TextChoices):
@@ -215,10 +216,9 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(conditions[MembershipStatus(status)])
 
     def of_current_type(self, membership_type_id: int):
-        """Memberships whose latest counting term (the lifetime one, else the one ending on current_end) is of
-        this type. One EXISTS over the terms alone, merged with the memberships' primary key up to the page's
-        50th row; joining the membership or the type inside made Postgres hash every term of the type."""
-        latest = Q(end__isnull=True) | (Q(end=OuterRef("current_end")) & Exact(OuterRef("lifetime"), False))
+        """Memberships whose latest counting term (lifetime, else ending on current_end) is of this type: one
+        EXISTS over the terms alone (joining the membership or type inside made Postgres hash them all)."""
+        latest = Q(end__isnull=True) | (Q(end=OuterRef("current_end")) & lookups.Exact(OuterRef("lifetime"), False))
         terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type=membership_type_id)
         return self.filter(Exists(terms))
 
@@ -227,9 +227,8 @@ class MembershipQuerySet(models.QuerySet):
 
         Filtered on the columns, not on the CASE: active, expiring and grace together are exactly "not
         cancelled and the last term ended no earlier than the grace floor". Postgres estimates that range
-        from the column statistics and can use the current_end index; on the CASE it guessed 4 % of the rows,
-        which at 10,000 members turned the directory search into 10,000 nested-loop probes.
-        """
+        from the column statistics and can use the current_end index; on the CASE it guessed 4 % of the rows
+        (10,000 nested-loop probes at 10,000 members). User.membership_end is the same test on the users table."""
         today = today or society_today()
         grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
         return self.with_status(today).filter(
@@ -278,7 +277,8 @@ class Membership(models.Model):
                     );
                     RETURN NEW;
                 """,
-            )
+            ),
+            MEMBERSHIP_TOUCHES_USER,  # keeps User.membership_end (models/directory.py)
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Collate
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -19,10 +18,9 @@ from django.views.generic import FormView, ListView, View
 from django_countries import countries
 
 from members.forms.accounts import AccountDeleteForm, ProfileForm, QuickSelect
-from members.models import User
-from members.selectors import has_member_access
+from members.selectors.access import request_member_access
+from members.selectors.directory import SearchPaginator, directory_people
 from members.services.accounts import user_erase, user_export_data, user_language_set, user_profile_update
-from society.i18n import icu_collation
 
 DIRECTORY_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 200
@@ -78,6 +76,12 @@ class ProfileDeleteView(FormView):
         return redirect("home")
 
 
+def all_and_countries():
+    # A function, not a list: QuickSelect keeps the options' markup per language under it, so the 250 names
+    # are neither sorted nor escaped again for every page.
+    return [("", _("All countries")), *countries]
+
+
 @method_decorator(verified_email_required, name="dispatch")
 class DirectoryView(ListView):
     template_name = "members/directory.html"
@@ -85,20 +89,23 @@ class DirectoryView(ListView):
     context_object_name = "people"
 
     def dispatch(self, request, *args, **kwargs):
-        if not has_member_access(request.user):
+        if not request_member_access(request):
             # A page in the layout explaining how to get access, not a bare 403.
             return render(request, "members/directory_closed.html", status=403)
         return super().dispatch(request, *args, **kwargs)
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        if self.request.GET.get("q", "").strip():
+            return SearchPaginator(queryset, per_page, **kwargs)
+        return super().get_paginator(queryset, per_page, **kwargs)
+
     def get_queryset(self):
-        people = User.objects.in_directory().matching(self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH])
-        country = self.request.GET.get("country", "")
-        if country in dict(countries):
-            people = people.filter(country=country)
         # The reader's ICU collation sorts "Åsa" beside "Asa" (or after "Z" in Swedish-like orders) and groups
         # scripts, instead of ordering by code point.
-        return people.only("full_name", "institution", "country", "orcid").order_by(
-            Collate("full_name", icu_collation(translation.get_language())), "pk"
+        return directory_people(
+            query=self.request.GET.get("q", "")[:SEARCH_MAX_LENGTH],
+            country=self.request.GET.get("country", ""),
+            language=translation.get_language(),
         )
 
     def get_context_data(self, **kwargs):
@@ -109,9 +116,9 @@ class DirectoryView(ListView):
             country=self.request.GET.get("country", ""),
             # Written by QuickSelect, whose options are kept per language: a template loop over 250 countries
             # was a third of the directory's render.
-            country_select=QuickSelect(
-                attrs={"id": "directory-country"}, choices=[("", _("All countries")), *countries]
-            ).render("country", self.request.GET.get("country", "")),
+            country_select=QuickSelect(attrs={"id": "directory-country"}, choices=all_and_countries).render(
+                "country", self.request.GET.get("country", "")
+            ),
             querystring=query.urlencode(),
             **kwargs,
         )

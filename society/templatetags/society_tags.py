@@ -1,11 +1,14 @@
 from django import template
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from society import chrome
 from society.formats import format_money
 from society.i18n import language_alternates, language_links
 from society.models import Page
-from society.page_cache import content_version
+from society.page_cache import content_token
 
 register = template.Library()
 
@@ -16,8 +19,8 @@ def navigation_pages():
 
     Kept in the cache under the public content version (which any save of a page bumps): every signed-in page
     and every uncached public page shows the footer, and the query was a tenth of a member page's time."""
-    version = content_version()
-    key = f"navigation-pages:{version['token']}" if isinstance(version, dict) else None
+    token = content_token()
+    key = f"navigation-pages:{token}" if token else None
     pages = cache.get(key) if key else None
     if pages is not None:
         return pages
@@ -29,6 +32,35 @@ def navigation_pages():
     if key:
         cache.set(key, pages, timeout=3600)
     return pages
+
+
+@register.simple_tag
+def form_fields(form):
+    """A form's fields in the site's markup: label, input, help and errors tied together for screen readers.
+
+    Written here rather than as a template loop: for a dozen fields the loop's lookups were as much work as the
+    widgets themselves (a profile page's largest part)."""
+    parts = []
+    if form.non_field_errors():
+        parts.append(format_html('<div class="notice notice--error" role="alert">{}</div>', form.non_field_errors()))
+    parts.extend(str(field) for field in form.hidden_fields())
+    for field in form.visible_fields():
+        errors = field.errors
+        checkbox = field.widget_type == "checkbox"
+        classes = (
+            "form-field" + (" form-field--error" if errors else "") + (" form-field--checkbox" if checkbox else "")
+        )
+        label = format_html('<label for="{}">{}</label>', field.id_for_label, field.label)
+        control = format_html("{} {}", field, label) if checkbox else format_html("{}{}", label, field)
+        help_text = (
+            format_html('<span class="helptext" id="{}_helptext">{}</span>', field.auto_id, mark_safe(field.help_text))
+            if field.help_text
+            else ""
+        )
+        parts.append(
+            format_html('<div class="{}">\n  {}\n  {}\n  {}\n</div>', classes, control, help_text, errors or "")
+        )
+    return mark_safe("\n".join(parts))
 
 
 @register.filter
@@ -47,4 +79,18 @@ def page_languages(context):
 @register.inclusion_tag("includes/_hreflang.html", takes_context=True)
 def hreflang_links(context):
     request = context.get("request")
-    return {"alternates": language_alternates(request) if request is not None else []}
+    if request is None:
+        return {"alternates": []}
+    # The same for every visitor and language of a path: kept per process (society/chrome.py).
+    key = ("hreflang", request.path, request.resolver_match is not None)
+    return {"alternates": chrome.memoised(key, lambda: language_alternates(request))}
+
+
+@register.simple_tag(takes_context=True)
+def site_header(context):
+    return chrome.site_header(context)
+
+
+@register.simple_tag(takes_context=True)
+def site_footer(context):
+    return chrome.site_footer(context)

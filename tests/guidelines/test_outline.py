@@ -219,8 +219,8 @@ def test_compare_pages_use_the_first_words(client, regulation_editions):
 def test_search_results_name_headingless_hits_by_their_first_words(
     client, regulation_editions, django_assert_num_queries
 ):
-    # ranked matches, highlights (and first words) for the shown hits
-    with django_assert_num_queries(2 + LAYOUT_QUERIES):
+    # ranked matches, their editions, highlights (and first words) for the shown hits
+    with django_assert_num_queries(3 + LAYOUT_QUERIES):
         response = client.get("/guidelines/search/?q=applicant+contractually")
     page = Headings(response.content.decode())
     result = next(heading for heading in page.headings if heading.text.startswith("1002.2(a)"))

@@ -173,8 +173,8 @@ def _queries(client, url):
         (lambda e: _url("compare", guideline=e.guideline.slug, old=e.slug, new="copy"), 3),
         # guideline, editions, the version, its timeline, its history tag
         (lambda e: _url("provision", guideline=e.guideline.slug, edition=e.slug, provision="section-5"), 5),
-        # ranked matches, highlights for the shown hits
-        (lambda e: "/guidelines/search/?q=consent+records&editions=all", 2),
+        # ranked matches, their editions, highlights for the shown hits
+        (lambda e: "/guidelines/search/?q=consent+records&editions=all", 3),
     ],
     ids=["edition", "compare", "provision", "search"],
 )
@@ -255,3 +255,14 @@ def test_edition_page_links_its_translations_and_a_translation_links_its_origina
         "Translated from the English original (2021)</a>"
     ) in body
     assert f'<link rel="alternate" hreflang="en" href="http://testserver{new.get_absolute_url()}">' in body
+
+
+def test_each_provision_links_its_permalink_and_timeline_in_the_readers_language(client, two_editions):
+    """The labels are translated once per page and each provision's number fills its hidden hint."""
+    _old, new = two_editions
+    body = client.get("/es" + new.get_absolute_url()).content.decode()
+    section_0 = f"/es/guidelines/{new.guideline.slug}/{new.slug}/section-0/"
+    assert f'href="{section_0}" class="no-print">Enlace permanente<span class="visually-hidden"> a 1.1</span>' in body
+    assert 'class="no-print">Cronología<span class="visually-hidden"> de 1.9</span></a>' in body
+    assert "[2016, enmendada en 2021]" in body
+    assert body.count('class="no-print">Enlace permanente<span') == new.versions.count()

@@ -6,7 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from members.models import Membership, Term, User
+from members.models import Membership, MembershipStatus, Term, User
+from members.models.directory import LIFETIME_END
+from members.services.memberships import membership_cancel
 from tests.factories import MembershipFactory, MembershipTypeFactory, TermFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +154,7 @@ def count_directory_queries(client, params):
 def test_directory_runs_the_same_number_of_queries_for_10_and_1000_members(client, params):
     client.force_login(current_member())
     add_directory_members(0, 10)
+    count_directory_queries(client, params)  # the footer's pages and content version, kept after a first page
     small, _shown = count_directory_queries(client, params)
     add_directory_members(10, 990)
     large, shown = count_directory_queries(client, params)
@@ -166,3 +169,100 @@ def test_directory_sorts_names_by_the_unicode_collation(client):
         current_member(full_name=name, directory_visible=True)
     names = [person.full_name for person in client.get(DIRECTORY).context["people"]]
     assert names == ["Ana Silva", "Åsa Lindqvist", "Émile Roux", "Zoë Dubois", "Σωκράτης Παπαδόπουλος"]
+
+
+def test_directory_search_sorts_its_matches_by_the_unicode_collation(client):
+    client.force_login(current_member())
+    for name in ["Zoë Müller", "Åsa Muller", "Ana Müller", "Émile Müller-Roux", "Ana Silva"]:
+        current_member(full_name=name, directory_visible=True)
+    names = [person.full_name for person in client.get(DIRECTORY, {"q": "muller"}).context["people"]]
+    assert names == ["Ana Müller", "Åsa Muller", "Émile Müller-Roux", "Zoë Müller"]
+
+
+def test_the_directory_reads_the_users_table_alone(client):
+    """The listing and its count never join the memberships: at 500,000 members that join hashed every current
+    membership to keep the few thousand a search matched."""
+    client.force_login(current_member())
+    current_member(full_name="Ana Müller", directory_visible=True)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(DIRECTORY, {"q": "muller", "country": "DE"})
+    assert [person.full_name for person in response.context["people"]] == []
+    listing = [q["sql"] for q in queries.captured_queries if "full_name" in q["sql"] or "COUNT(" in q["sql"]]
+    assert listing
+    assert not [sql for sql in listing if "members_membership" in sql]
+
+
+def test_membership_end_on_the_user_follows_the_membership_whatever_writes_it():
+    user = UserFactory()
+    stale = User.objects.get(pk=user.pk)
+
+    def membership_end():
+        return User.objects.values_list("membership_end", flat=True).get(pk=user.pk)
+
+    membership = MembershipFactory(user=user)
+    assert membership_end() is None  # pending: no term yet
+    term = TermFactory(membership=membership, end=TODAY + datetime.timedelta(days=200))
+    assert membership_end() == TODAY + datetime.timedelta(days=200)
+    stale.full_name = "Saved From A Stale Instance"
+    stale.save()
+    assert membership_end() == TODAY + datetime.timedelta(days=200)
+    Term.objects.filter(pk=term.pk).update(
+        voided_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC), void_reason="Refund"
+    )
+    assert membership_end() is None
+    TermFactory(membership=membership, start=TODAY, end=None)
+    assert membership_end() == LIFETIME_END
+    membership_cancel(membership=Membership.objects.get(pk=membership.pk), reason="Moved on", by=None)
+    assert membership_end() is None
+
+
+def test_in_directory_lists_exactly_the_listed_members_whose_membership_gives_access():
+    ends = {
+        "active": TODAY + datetime.timedelta(days=200),
+        "expiring": TODAY + datetime.timedelta(days=10),
+        "last-day": TODAY,
+        "grace": TODAY - datetime.timedelta(days=5),
+        "grace-last-day": TODAY - datetime.timedelta(days=30),
+        "lapsed": TODAY - datetime.timedelta(days=31),
+        "lifetime": None,
+    }
+    for label, end in ends.items():
+        for listed in [True, False]:
+            user = UserFactory(full_name=f"{label} {listed}", directory_visible=listed)
+            start = (end or TODAY) - datetime.timedelta(days=364)
+            TermFactory(membership=MembershipFactory(user=user), start=start, end=end)
+    cancelled = current_member(full_name="cancelled", directory_visible=True)
+    membership_cancel(membership=cancelled.membership, reason="Moved on", by=None)
+    MembershipFactory(user=UserFactory(full_name="pending", directory_visible=True))
+    UserFactory(full_name="no membership", directory_visible=True)
+    current_member(full_name="inactive", directory_visible=True, is_active=False)
+    with_access = Membership.objects.with_access().values("user_id")
+    expected = User.objects.filter(directory_visible=True, is_active=True, erased_at__isnull=True, pk__in=with_access)
+    assert {u.full_name for u in User.objects.in_directory()} == {u.full_name for u in expected}
+    assert {u.full_name for u in expected} == {
+        "active True",
+        "expiring True",
+        "last-day True",
+        "grace True",
+        "grace-last-day True",
+        "lifetime True",
+    }
+    statuses = Membership.objects.with_status().filter(user__in=User.objects.in_directory())
+    assert {m.status for m in statuses} == {MembershipStatus.ACTIVE, MembershipStatus.EXPIRING, MembershipStatus.GRACE}
+
+
+def test_a_search_is_counted_by_the_statement_that_reads_its_page(client):
+    client.force_login(current_member())
+    add_directory_members(0, 30)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(DIRECTORY, {"q": "bulk person", "page": "2"})
+    assert len(response.context["people"]) == 5
+    assert response.context["paginator"].count == 30
+    assert "30 members" in response.text
+    assert "Page 2 of 2" in response.text
+    assert not [q["sql"] for q in queries.captured_queries if "COUNT(*) AS" in q["sql"]]
+    assert client.get(DIRECTORY, {"q": "bulk person", "page": "3"}).status_code == 404
+    assert client.get(DIRECTORY, {"q": "bulk person", "page": "last"}).context["page_obj"].number == 2
+    nobody = client.get(DIRECTORY, {"q": "nobody by this name"})
+    assert nobody.status_code == 200
+    assert "Nobody matches this search." in nobody.text

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("members", "0016_directory_search_listed_members"),
+        ("members", "0018_directory_indexes"),
     ]
 
     operations = [
