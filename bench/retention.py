@@ -96,9 +96,11 @@ STATEMENTS = [
     """
     INSERT INTO members_user (id, password, is_superuser, email, full_name, preferred_name, country, institution,
         position, orcid, language, directory_visible, is_staff, is_active, date_joined, billing_address,
-        billing_institution, billing_name, billing_tax_id, last_login, wants_announcements)
+        billing_institution, billing_name, billing_tax_id, last_login, wants_announcements, membership_end)
     SELECT id, '!', false, 'm' || n || '@' || %(domain)s, 'Bench Member ' || n, '', (%(codes)s)[1 + n %% %(ncodes)s],
-        '', '', '', 'en', false, false, true, now(), '', '', '', '', last_login, true
+        '', '', '', 'en', false, false, true, now(), '', '', '', '', last_login, true,
+        -- What the trigger user_membership_end_from_membership would copy from the membership written below.
+        (joined + (terms || ' years')::interval - interval '1 day')::date
     FROM bench_members
     """,
     """
