@@ -9,7 +9,8 @@ indexes) still apply to every row.
 
 Every row is a function of its number, so two runs build the same population:
 - 1 % pending (no term yet), 1 % cancelled, 0.5 % lifetime; the rest one paid term ending between 400 days
-  ago and 365 days ahead, each with its paid order;
+  ago and 365 days ahead, each with its paid order (ordered up to a month before the term starts, so the
+  orders span three calendar years as a real history does) and the card payment that paid it;
 - types "full" (80 %), "student" (15 %), "retired" (5 %); countries skewed like a real society's;
 - names from a few dozen given and family names in several scripts, so a name search matches hundreds of
   rows, and an email search for one number matches one.
@@ -85,7 +86,7 @@ def generate(count: int, *, listed_share: float = LISTED_SHARE) -> float:
     return time.perf_counter() - started
 
 
-TABLES = ("members_user", "members_membership", "members_term", "members_order")
+TABLES = ("members_user", "members_membership", "members_term", "members_order", "members_payment")
 # Indexes that back no constraint (those stay: they are what checks each row).
 INDEXES = """
     SELECT indexname, indexdef FROM pg_indexes
@@ -104,7 +105,11 @@ STATEMENTS = [
            -- A few countries hold most members, as in a real society.
            floor(power(((hashtext('country' || n)::bigint + 2147483648) %% 100000) / 100000.0, 3)
                  * array_length(%(codes)s::text[], 1))::int + 1 AS country_index,
-           (hashtext('listed' || n)::bigint + 2147483648) %% 10000 AS listed_roll
+           (hashtext('listed' || n)::bigint + 2147483648) %% 10000 AS listed_roll,
+           -- When the member ordered (and joined): up to a month before the term starts, at any time of day.
+           (%(today)s::date + ((hashtext('end' || n)::bigint + 2147483648) %% 766 - 400)::int - 364)::timestamptz
+               - make_interval(secs => (hashtext('ordered' || n)::bigint + 2147483648) %% (30 * 86400))
+               AS ordered_at
     FROM generate_series(1, %(count)s) AS n
     """,
     """
@@ -115,7 +120,7 @@ STATEMENTS = [
         (%(given)s::text[])[1 + n %% array_length(%(given)s::text[], 1)] || ' '
             || (%(family)s::text[])[1 + (n / 7) %% array_length(%(family)s::text[], 1)] || ' ' || n,
         '', (%(codes)s::text[])[country_index], 'Institute ' || (n %% 997), '', '', 'en',
-        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, now(), '', '', '', '',
+        kind >= 25 AND end_offset >= 0 AND listed_roll < %(listed)s * 10000, false, true, ordered_at, '', '', '', '',
         true,
         -- What the trigger user_membership_end_from_membership would copy from the membership written below.
         CASE WHEN kind BETWEEN 20 AND 24 THEN DATE '9999-12-31' WHEN kind >= 25 THEN %(today)s::date + end_offset::int END
@@ -124,7 +129,7 @@ STATEMENTS = [
     """
     INSERT INTO members_membership (id, user_id, created_at, cancelled_at, cancel_reason, current_end, lifetime,
         source)
-    SELECT id, id, now(),
+    SELECT id, id, ordered_at,
         CASE WHEN kind BETWEEN 10 AND 19 THEN now() END,
         CASE WHEN kind BETWEEN 10 AND 19 THEN 'Bench cancellation' ELSE '' END,
         CASE WHEN kind >= 25 OR kind BETWEEN 10 AND 19 THEN (%(today)s::date + end_offset::int) END,
@@ -136,7 +141,7 @@ STATEMENTS = [
         needs_approval, applicant_statement, created_at, paid_at, membership_id, membership_type_id, price_reason,
         billing_address, billing_institution, billing_name, billing_tax_id, years)
     SELECT id, 'B-' || lpad(n::text, 7, '0'), (%(codes)s::text[])[country_index], 'high', 100, 'USD', 'paid',
-        'stripe', '', '', false, '', now(), now(), id,
+        'stripe', '', '', false, '', ordered_at, ordered_at + interval '3 minutes', id,
         (%(types)s::bigint[])[CASE WHEN type_roll < 80 THEN 1 WHEN type_roll < 95 THEN 2 ELSE 3 END],
         '', '', '', '', '', 1
     FROM bench_people WHERE kind >= 10
@@ -146,7 +151,15 @@ STATEMENTS = [
     SELECT id, id, (%(types)s::bigint[])[CASE WHEN type_roll < 80 THEN 1 WHEN type_roll < 95 THEN 2 ELSE 3 END],
         %(today)s::date + end_offset::int - 364,
         CASE WHEN kind BETWEEN 20 AND 24 THEN NULL ELSE %(today)s::date + end_offset::int END,
-        now(), '', id
+        ordered_at + interval '3 minutes', '', id
+    FROM bench_people WHERE kind >= 10
+    """,
+    # Each paid order's card payment, as order_mark_paid records it.
+    """
+    INSERT INTO members_payment (id, order_id, amount, currency, received_on, method, reference, note, review,
+        recorded_at)
+    SELECT id, id, 100, 'USD', (ordered_at + interval '3 minutes')::date, 'card_online', 'pi_bench' || n, '', '',
+        ordered_at + interval '3 minutes'
     FROM bench_people WHERE kind >= 10
     """,
 ]

@@ -1,10 +1,13 @@
-"""Time the staff membership pages over 500,000 memberships: the admin changelist (first page, each filter,
-search by email and by name), the orders and users changelists, beside /robots.txt, the cheapest view.
+"""Time the staff membership pages over 500,000 memberships: the admin changelist (first page, every filter,
+search by email, whole email, name and order number), the orders changelist (search, date drill-down), the
+payments and users changelists, beside /robots.txt, the cheapest view, in the same run.
 
 Usage: python bench/memberships.py [memberships] [--reuse] [--keep] [--export]
 Writes the population (default 500,000, bench/_population.py) into a throwaway database
 `<DATABASE_URL name>_population`, shared with bench/directory.py, and prints how long that took. --reuse keeps and reuses that database when it already holds the population (and --keep
 leaves it there at the end), so a second measuring run costs no generation. --export also times the CSV export.
+"SQL ms" is what Postgres reports (EXPLAIN ANALYZE, planning and execution) for one request's queries: on a
+busy shared machine the latencies move with the load, that column much less.
 """
 
 import os
@@ -24,6 +27,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from members.models import Membership, User  # noqa: E402
+from members.models.memberships import society_today  # noqa: E402
 from members.selectors import dashboard_figures  # noqa: E402
 from members.services.retention import term_facts_rebuild  # noqa: E402
 from tests.clients import Client  # noqa: E402
@@ -32,10 +36,13 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", 20))
 
 
 def measure(client, url):
-    """p50/p95 of REQUESTS requests after one warm-up, and the number of queries one request runs."""
+    """p50/p95 of REQUESTS requests after one warm-up, the number of queries one request runs, and the summed
+    execution time Postgres reports for them (EXPLAIN ANALYZE: the database's share, whatever the load)."""
     client.get(url)
     queries = []
-    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+    with connection.execute_wrapper(
+        lambda execute, sql, params, *args: queries.append((sql, params)) or execute(sql, params, *args)
+    ):
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     timings = []
@@ -43,7 +50,19 @@ def measure(client, url):
         start = time.perf_counter()
         client.get(url)
         timings.append(time.perf_counter() - start)
-    return len(queries), _harness.percentiles(timings)
+    return len(queries), _harness.percentiles(timings), database_ms(queries)
+
+
+def database_ms(queries) -> float:
+    """Postgres's own execution time of the page's SELECTs (the EXPLAINs the estimated count runs included)."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            if sql.lstrip().startswith(("SELECT", "(SELECT", "WITH")):
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+                plan = cursor.fetchone()[0][0]
+                total += plan["Planning Time"] + plan["Execution Time"]
+    return total
 
 
 def timed(label, func, repeat=3):
@@ -77,6 +96,7 @@ def main():
     client.force_login(admin_user, mfa=True)  # staff powers need a passed second factor
     common_country = User.objects.values("country").annotate(n=Count("id")).order_by("-n")[0]["country"]
     changelist = "/admin/members/membership/"
+    year = society_today().year
     pages = [
         ("/robots.txt (cheapest view)", "/robots.txt"),
         ("memberships, first page", changelist),
@@ -90,23 +110,33 @@ def main():
         ("memberships, band=low", changelist + "?band=low"),
         (f"memberships, country={common_country}", changelist + f"?country={common_country}"),
         ("memberships, country=IS (rare)", changelist + "?country=IS"),
+        ("memberships, type=retired", changelist + "?type=retired"),
         ("memberships, ends_within=30", changelist + "?ends_within=30"),
+        ("memberships, at_risk=30", changelist + "?at_risk=30"),
+        (f"memberships, joined={year - 1}", changelist + f"?joined={year - 1}"),
         ("memberships, search email bench012345", changelist + "?q=bench012345"),
+        ("memberships, search whole email", changelist + f"?q=bench012345%40{_population.DOMAIN}"),
         ("memberships, search name 'Müller'", changelist + "?q=M%C3%BCller"),
         ("memberships, search name 'Zoë Tanaka'", changelist + "?q=Zo%C3%AB+Tanaka"),
         ("memberships, search order B-0012345", changelist + "?q=B-0012345"),
         ("orders, first page", "/admin/members/order/"),
         ("orders, status=paid", "/admin/members/order/?status__exact=paid"),
         ("orders, search B-0012345", "/admin/members/order/?q=B-0012345"),
+        ("orders, search name 'Müller'", "/admin/members/order/?q=M%C3%BCller"),
+        (f"orders, created in {year}", f"/admin/members/order/?created_at__year={year}"),
+        (f"orders, created in {year}-03", f"/admin/members/order/?created_at__year={year}&created_at__month=3"),
+        ("payments, first page", "/admin/members/payment/"),
+        (f"payments, received in {year}", f"/admin/members/payment/?received_on__year={year}"),
+        ("payments, search B-0012345", "/admin/members/payment/?q=B-0012345"),
         ("users, first page", "/admin/members/user/"),
         ("users, search bench012345", "/admin/members/user/?q=bench012345"),
         ("outbox emails, first page", "/admin/society/outgoingemail/"),
     ]
     print(f"{total} memberships; {REQUESTS} requests per page through the test client")
-    print(f"{'page':<44}{'queries':>8}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'page':<44}{'queries':>8}{'p50 ms':>10}{'p95 ms':>10}{'SQL ms':>10}")
     for label, url in pages:
-        queries, figures = measure(client, url)
-        print(f"{label:<44}{queries:>8}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}", flush=True)
+        queries, figures, sql_ms = measure(client, url)
+        print(f"{label:<44}{queries:>8}{figures['p50_ms']:>10.1f}{figures['p95_ms']:>10.1f}{sql_ms:>10.1f}", flush=True)
 
     def status_counts():
         return dict(Membership.objects.with_status().order_by().values_list("status").annotate(n=Count("id")))

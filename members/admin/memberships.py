@@ -30,6 +30,7 @@ from members.models import (
     Order,
     Price,
     Term,
+    User,
 )
 from members.models.memberships import society_today
 from members.selectors import MEMBERSHIP_CSV_HEADER as CSV_HEADER
@@ -37,8 +38,8 @@ from members.selectors import (
     dashboard_figures_cached,
     member_countries,
     membership_export_rows,
-    memberships_searched_by_staff,
 )
+from members.selectors.staff_search import memberships_searched_by_staff
 from members.services.memberships import membership_cancel
 from members.services.payments import term_comp
 from society.admin.base import HistoryAdmin, LabelledInlineFormSet, LabelledListEditableMixin, LargeTableAdminMixin
@@ -86,10 +87,18 @@ class TypeFilter(admin.SimpleListFilter):
     parameter_name = "type"
 
     def lookups(self, request, model_admin):
-        return [(t.slug, t.name) for t in MembershipType.objects.all()]
+        types = list(MembershipType.objects.all())
+        # The filter's query names the type by its id: Postgres then knows from its statistics how common
+        # the type is (a slug looked up inside the query would be a guess), with no query of its own.
+        self.type_ids = {t.slug: t.pk for t in types}
+        return [(t.slug, t.name) for t in types]
 
     def queryset(self, request, queryset):
-        return queryset.of_current_type(self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        if self.value() not in self.type_ids:
+            return queryset.none()
+        return queryset.of_current_type(self.type_ids[self.value()])
 
 
 class BandFilter(admin.SimpleListFilter):
@@ -102,8 +111,16 @@ class BandFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        # On the members' country (indexed), not on the `band` annotation, which is a subquery per row.
-        return queryset.filter(user__country__in=CountryBand.objects.filter(band=self.value()).values("country"))
+        # On the members' country (indexed), not on the `band` annotation, which is a subquery per row. The
+        # band's countries as a list (one small query): Postgres then knows from the country statistics how many
+        # members that is; behind a subquery it guessed, and planned parallel workers for a 0.4 ms page.
+        countries_in_band = list(CountryBand.objects.filter(band=self.value()).values_list("country", flat=True))
+        return queryset.filter(user__country__in=countries_in_band)
+
+
+# Below this many, the ids of a filter's members are fetched first (about where reading them costs what a
+# walk along the memberships to a page of 50 costs, at 500,000 memberships).
+FEW_MEMBERS = 3000
 
 
 class CountryFilter(admin.SimpleListFilter):
@@ -114,7 +131,15 @@ class CountryFilter(admin.SimpleListFilter):
         return sorted(((code, countries.name(code)) for code in member_countries()), key=lambda item: item[1])
 
     def queryset(self, request, queryset):
-        return queryset.filter(user__country=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        # A country with few members (Iceland's 1,200 of 500,000): walking the memberships newest first, as
+        # Postgres prefers, reads 20,000 of them for a page of 50. Their ids, read from the country's index,
+        # are looked up directly instead (and Postgres then counts them right). A common one walks little.
+        ids = list(User.objects.filter(country=self.value()).values_list("pk", flat=True)[:FEW_MEMBERS])
+        if len(ids) < FEW_MEMBERS:
+            return queryset.filter(user_id__in=ids)
+        return queryset.filter(user__country=self.value())
 
 
 class EndsWithinFilter(admin.SimpleListFilter):

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -44,13 +45,42 @@ def search_words(text: str) -> list[str]:
 # How a staff search reads each field: the very expression its trigram index is built on (Meta.indexes), so
 # a "contains" over 500,000 rows is an index lookup, not a scan. Names ignore case and accents, like the
 # directory; email addresses and ORCID iDs ignore case (icontains is UPPER(column) LIKE UPPER('%…%')).
+# `prefix` is the path from the model searched to the user ("membership__user__" from an order).
 STAFF_SEARCH_KEYS = {
-    "full_name": lambda word: models.Q(full_name_key__contains=search_key(models.Value(word))),
-    "preferred_name": lambda word: models.Q(preferred_name_key__contains=search_key(models.Value(word))),
-    "institution": lambda word: models.Q(institution_key__contains=search_key(models.Value(word))),
-    "email": lambda word: models.Q(email__icontains=word),
-    "orcid": lambda word: models.Q(orcid__icontains=word),
+    "full_name": lambda word, prefix: models.Q(search_full_name_key__contains=search_key(models.Value(word))),
+    "preferred_name": lambda word, prefix: models.Q(search_preferred_name_key__contains=search_key(models.Value(word))),
+    "institution": lambda word, prefix: models.Q(search_institution_key__contains=search_key(models.Value(word))),
+    "email": lambda word, prefix: models.Q(**{f"{prefix}email__icontains": word}),
+    "orcid": lambda word, prefix: models.Q(**{f"{prefix}orcid__icontains": word}),
 }
+# A word that is a whole email address: staff pasted a member's address.
+WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def staff_search(words, fields, prefix: str = "") -> tuple[dict, models.Q]:
+    """The aliases and the condition for "every word in one of `fields`" of the user at `prefix`.
+
+    A whole email address is looked up exactly through the unique index on lower(email): one probe, where
+    its trigrams (".ex", "ple", "com"…) are in nearly every row and would make the trigram lookup read them
+    all. Any other word is a "contains" through the trigram indexes."""
+    if not words:
+        return {}, models.Q()  # no alias either: an unused one still joins the user's table
+    aliases = {
+        f"search_{name}_key": search_key(f"{prefix}{name}")
+        for name in fields
+        if name in {"full_name", "preferred_name", "institution"}
+    }
+    condition = models.Q()
+    for word in words:
+        if "email" in fields and WHOLE_EMAIL.match(word):
+            aliases["search_email_lower"] = Lower(f"{prefix}email")
+            condition &= models.Q(search_email_lower=word.lower())
+            continue
+        either = models.Q()
+        for name in fields:
+            either |= STAFF_SEARCH_KEYS[name](word, prefix)
+        condition &= either
+    return aliases, condition
 
 
 # What in_directory() asks of the user row besides its membership: the condition of the directory's indexes.
@@ -81,21 +111,19 @@ class UserQuerySet(models.QuerySet):
         )
 
     def matching_word(self, word: str, fields):
-        """Users with `word` in any of `fields` (keys of STAFF_SEARCH_KEYS), through their trigram indexes."""
-        condition = models.Q()
-        for name in fields:
-            condition |= STAFF_SEARCH_KEYS[name](word)
-        keys = {
-            f"{name}_key": search_key(name) for name in fields if name in {"full_name", "preferred_name", "institution"}
-        }
-        return self.annotate(**keys).filter(condition)
+        """Users with `word` in any of `fields` (keys of STAFF_SEARCH_KEYS), through their indexes."""
+        return self.matching_every_word([word], fields)
+
+    def matching_every_word(self, words, fields):
+        """Users with each of `words` in one of `fields`, in one query on the users' table: Postgres combines
+        the words' index lookups (BitmapAnd) and reads only the rows that match them all."""
+        aliases, condition = staff_search(words, fields)
+        return self.alias(**aliases).filter(condition)
 
     def searched_by_staff(self, text: str, fields=("email", "full_name", "preferred_name", "orcid", "institution")):
         """Users matching every word of a staff search, each word in one of `fields`."""
-        users = self
-        for word in search_words(text):
-            users = users.filter(pk__in=User.objects.matching_word(word, fields).values("pk"))
-        return users
+        words = search_words(text)
+        return self.filter(pk__in=User.objects.matching_every_word(words, fields).values("pk")) if words else self
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeBoundary, RangeOperators
 from django.db import models
-from django.db.models import Case, Exists, F, Func, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, Value, When, lookups
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -198,9 +198,8 @@ class MembershipQuerySet(models.QuerySet):
         )
 
     def in_status(self, status: str, today: datetime.date | None = None):
-        """Memberships whose `with_status()` status is `status`, filtered on the columns rather than on the CASE:
-        each status is a range of the indexed current_end (or a cancelled_at, or the lifetime flag), which
-        Postgres can estimate and read through an index. On the CASE it could only scan every membership."""
+        """Memberships whose `with_status()` status is `status`, filtered on the columns (each status is a range
+        of the indexed current_end, a cancelled_at or the lifetime flag), not on the CASE, a scan of them all."""
         today = today or society_today()
         window_start = today + datetime.timedelta(days=settings.RENEWAL_WINDOW_DAYS)
         grace_floor = today - datetime.timedelta(days=settings.GRACE_DAYS)
@@ -216,13 +215,11 @@ class MembershipQuerySet(models.QuerySet):
         }
         return self.filter(conditions[MembershipStatus(status)])
 
-    def of_current_type(self, slug: str):
-        """Memberships whose latest counting term is of the type `slug`: the lifetime term of a lifetime
-        membership, otherwise the term ending on current_end (counting terms never overlap, so it is one)."""
-        # One EXISTS (Postgres can make it a semi-join probing term_membership_end); two OR-ed EXISTS became
-        # hashed subplans that read every term.
-        latest = Q(end__isnull=True) | Q(end=OuterRef("current_end"), membership__lifetime=False)
-        terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type__slug=slug)
+    def of_current_type(self, membership_type_id: int):
+        """Memberships whose latest counting term (lifetime, else ending on current_end) is of this type: one
+        EXISTS over the terms alone (joining the membership or type inside made Postgres hash them all)."""
+        latest = Q(end__isnull=True) | (Q(end=OuterRef("current_end")) & lookups.Exact(OuterRef("lifetime"), False))
+        terms = Term.objects.counting().filter(latest, membership=OuterRef("pk"), membership_type=membership_type_id)
         return self.filter(Exists(terms))
 
     def with_access(self, today: datetime.date | None = None):
@@ -371,7 +368,10 @@ class Term(models.Model):
                 condition=Q(voided_at__isnull=True),
             ),
         ]
-        indexes = [models.Index(fields=["membership", "-end"], name="term_membership_end")]
+        indexes = [
+            models.Index(fields=["membership", "-end"], name="term_membership_end"),
+            models.Index(fields=["start"], condition=Q(voided_at__isnull=True), name="term_counting_start"),  # joined
+        ]
         triggers = [
             # In the database, so terms written by any path (services, imports, admin, raw SQL) keep
             # Membership.current_end right.

@@ -26,9 +26,7 @@ from members.models import (
     PaymentReview,
     Refund,
     Term,
-    User,
 )
-from members.models.accounts import search_words
 from members.models.memberships import ACCESS_STATUSES, membership_status, society_today
 from members.selectors.dashboard import CHART_COUNTRIES, dashboard_figures, dashboard_figures_cached  # noqa: F401
 
@@ -50,18 +48,6 @@ def membership_status_for_user(user) -> MembershipStatus | None:
 def has_member_access(user) -> bool:
     """Active, expiring and grace members see member-only pages; pending, lapsed and cancelled do not."""
     return membership_status_for_user(user) in ACCESS_STATUSES
-
-
-def memberships_searched_by_staff(memberships, text: str):
-    """Memberships matching every word of a staff search: in the member's email, name or ORCID iD, or in
-    one of their order numbers. Each word is one `id IN (… UNION …)` of trigram index lookups on users and
-    orders; the admin's default, an OR across the joined tables, reads every membership to answer it."""
-    for word in search_words(text):
-        members = User.objects.matching_word(word, ("email", "full_name", "orcid")).values("pk")
-        by_member = Membership.objects.filter(user__in=members).values("pk")
-        by_order = Order.objects.filter(number__icontains=word).values("membership_id")
-        memberships = memberships.filter(pk__in=by_member.union(by_order))
-    return memberships
 
 
 def member_countries() -> list[str]:

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from members.models import Membership, MembershipStatus, MembershipType, Order, Term, User
+from members.models import Membership, MembershipStatus, MembershipType, Order, Payment, Term, User
 from members.selectors import member_countries
 from society.admin import base as admin_base
 from society.models import OutgoingEmail
@@ -100,6 +100,82 @@ def test_type_filter_follows_the_latest_counting_term(superuser_client):
     member("Pending", "pending@example.org", ends=False)
     assert listed(superuser_client.get(CHANGELIST, {"type": "full"})) == {"upgraded@example.org"}
     assert listed(superuser_client.get(CHANGELIST, {"type": "student"})) == {"renewed@example.org"}
+    assert listed(superuser_client.get(CHANGELIST, {"type": "no-such-type"})) == set()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_join_year_filter_is_the_year_of_the_first_counting_term(superuser_client):
+    full = MembershipType.objects.get_or_create(slug="full", defaults={"name": "Full"})[0]
+    member("Joined 2025", "j2025@example.org", ends=None, starts=datetime.date(2025, 3, 1))
+    renewed = member("Joined 2024", "j2024@example.org", starts=datetime.date(2024, 12, 31), ends=-330)
+    Term.objects.create(membership=renewed, membership_type=full, start=days(-329), end=days(35))
+    refunded_first = member("Refunded", "refunded@example.org", starts=datetime.date(2023, 5, 1), ends=-900)
+    Term.objects.filter(membership=refunded_first).update(voided_at=NOW, void_reason="Refunded")
+    Term.objects.create(membership=refunded_first, membership_type=full, start=datetime.date(2025, 1, 1), end=days(20))
+    member("Pending", "pending@example.org", ends=False)
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2025"})) == {
+        "j2025@example.org",
+        "refunded@example.org",
+    }
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2024"})) == {"j2024@example.org"}
+    assert listed(superuser_client.get(CHANGELIST, {"joined": "2023"})) == set()
+
+
+def test_a_whole_email_address_finds_that_account_through_its_unique_index(superuser_client):
+    member("Ann", "ann@lab.example")
+    member("Joann", "joann@lab.example")
+    assert listed(superuser_client.get(CHANGELIST, {"q": "ANN@lab.example"})) == {"ann@lab.example"}
+    assert listed(superuser_client.get(CHANGELIST, {"q": "ann@lab"})) == {"ann@lab.example", "joann@lab.example"}
+    query, params = User.objects.matching_word("ann@lab.example", ("email", "full_name")).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + query, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "user_email_ci_unique" in plan, plan
+
+
+def test_a_search_mixing_a_name_and_an_order_number_needs_both(superuser_client):
+    muller = member("Jürgen Müller", "jm@example.org")
+    OrderFactory(number="2026-004217", membership=muller)
+    other = member("Anna Müller", "am@example.org")
+    OrderFactory(number="2026-009999", membership=other)
+    assert listed(superuser_client.get(CHANGELIST, {"q": "Müller 004217"})) == {"jm@example.org"}
+    orders = superuser_client.get("/admin/members/order/", {"q": "Müller 004217"}).content.decode()
+    assert "2026-004217" in orders
+    assert "2026-009999" not in orders
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "filters"),
+    [
+        ("/admin/members/order/", "created_at", {}),
+        ("/admin/members/order/", "created_at", {"status__exact": "paid"}),
+        ("/admin/members/order/", "created_at", {"created_at__year": "2025"}),
+        ("/admin/members/order/", "created_at", {"created_at__year": "2025", "created_at__month": "12"}),
+        ("/admin/members/payment/", "received_on", {}),
+        ("/admin/members/payment/", "received_on", {"received_on__year": "2026"}),
+    ],
+)
+def test_the_date_drill_down_offers_the_periods_djangos_own_would(superuser_client, url, field, filters):
+    """The probed years, months and days are exactly those of Django's SELECT DISTINCT date_trunc(…)."""
+    from django.contrib.admin.templatetags.admin_list import date_hierarchy
+
+    membership = member("Amara Okonkwo", "amara@lagos.example")
+    moments = [datetime.datetime(2023, 6, 1, 23, 30, tzinfo=datetime.UTC)]
+    moments += [datetime.datetime(2025, 12, day, 12, tzinfo=datetime.UTC) for day in (1, 31)]
+    moments += [datetime.datetime(2026, 2, 28, 0, 5, tzinfo=datetime.UTC)]
+    for index, moment in enumerate(moments):
+        order = OrderFactory(membership=membership, status="paid" if index % 2 else "pending", paid_at=moment)
+        Order.objects.filter(pk=order.pk).update(created_at=moment)
+        Payment.objects.create(order=order, amount=1, currency="USD", received_on=moment.date(), method="cash")
+    with CaptureQueriesContext(connection) as queries:
+        page = superuser_client.get(url, filters)
+    assert not [query for query in queries if "DISTINCT DATE_TRUNC" in query["sql"].upper()]
+    probed = page.context["cl"]
+    ours = [choice["title"] for choice in page.context["choices"]] if "choices" in page.context else None
+    django_own = [choice["title"] for choice in date_hierarchy(probed)["choices"]]
+    assert ours == django_own
+    assert django_own
 
 
 @time_machine.travel(NOW, tick=False)
@@ -115,6 +191,19 @@ def test_band_and_country_filters_and_the_country_choices(superuser_client):
     page = superuser_client.get(CHANGELIST).content.decode()
     assert "?country=UG" in page
     assert "?country=FR" not in page
+
+
+@pytest.mark.parametrize("few", [3000, 1], ids=["ids of a rare country", "join for a common country"])
+def test_the_country_filter_lists_the_same_members_either_way(superuser_client, monkeypatch, few):
+    from members.admin import memberships as membership_admin
+
+    monkeypatch.setattr(membership_admin, "FEW_MEMBERS", few)
+    member("Germany", "de@example.org", country="DE")
+    member("Berlin", "berlin@example.org", country="DE")
+    member("Uganda", "ug@example.org", country="UG")
+    UserFactory(country="DE")  # no membership
+    assert listed(superuser_client.get(CHANGELIST, {"country": "DE"})) == {"de@example.org", "berlin@example.org"}
+    assert listed(superuser_client.get(CHANGELIST, {"country": "IS"})) == set()
 
 
 @time_machine.travel(NOW, tick=False)
@@ -233,11 +322,22 @@ PAGES = [
     f"{CHANGELIST}?band=high",
     f"{CHANGELIST}?country=DE",
     f"{CHANGELIST}?ends_within=90",
+    f"{CHANGELIST}?at_risk=90",
+    f"{CHANGELIST}?joined=2025",
     f"{CHANGELIST}?q=example.org",
     f"{CHANGELIST}?q=Member",
+    f"{CHANGELIST}?q=m1%40example.org",
+    f"{CHANGELIST}?q=Member+2099",
     "/admin/members/order/",
     "/admin/members/order/?status__exact=pending",
     "/admin/members/order/?q=example",
+    "/admin/members/order/?q=Member+2099",
+    "/admin/members/order/?created_at__year=2026",
+    "/admin/members/order/?created_at__year=2026&created_at__month=11",
+    "/admin/members/payment/",
+    "/admin/members/payment/?received_on__year=2026",
+    "/admin/members/payment/?method__exact=cash",
+    "/admin/members/payment/?q=Member",
     "/admin/members/user/",
     "/admin/members/user/?country=DE",
     "/admin/members/user/?q=example",
@@ -257,9 +357,12 @@ def grow(count):
         membership = member(f"Member {index}", f"m{index}@example.org", ends=ENDS[index % len(ENDS)])
         if index % len(ENDS) == len(ENDS) - 1:
             Membership.objects.filter(pk=membership.pk).update(cancelled_at=NOW, cancel_reason="Left")
-        OrderFactory(membership=membership)
+        order = OrderFactory(membership=membership)
+        # Payments over several days, so the date drill-down has periods to probe.
+        received = TODAY - datetime.timedelta(days=index % 40)
+        Payment.objects.create(order=order, amount=1, currency="USD", received_on=received, method="cash")
         OutgoingEmail.objects.create(to=f"m{index}@example.org", subject="Hello", text_body="Hi", kind="test")
-    analyzed("members_membership", "members_user", "members_order", "society_outgoingemail")
+    analyzed("members_membership", "members_user", "members_order", "members_payment", "society_outgoingemail")
 
 
 def query_count(client, url):
@@ -280,3 +383,23 @@ def test_every_list_filter_and_search_runs_as_many_queries_at_60_rows_as_at_6(su
     grow(54)
     many = {url: query_count(superuser_client, url) for url in PAGES}
     assert many == few
+
+
+@time_machine.travel(NOW, tick=False)
+def test_membership_and_order_changelists_with_a_filter_and_a_search_stay_within_their_queries(
+    superuser_client, django_assert_max_num_queries
+):
+    """At 60 memberships with an order and a payment each, so that a query per row would show: session, user,
+    the filters' choices, a bounded count, the page, and for a search one probe of the order numbers; for
+    orders and payments the date drill-down's two queries."""
+    grow(60)
+    for url, most in [
+        (f"{CHANGELIST}?type=full&q=Member", 8),
+        (f"{CHANGELIST}?country=DE&q=m1%40example.org", 8),
+        ("/admin/members/order/?status__exact=paid&q=Member", 9),
+        ("/admin/members/order/?created_at__year=2026&q=Member+2099", 10),
+        ("/admin/members/payment/?method__exact=cash&q=Member", 9),
+    ]:
+        superuser_client.get(url)  # per-process caches (content types, the site)
+        with django_assert_max_num_queries(most):
+            assert superuser_client.get(url).status_code == 200
