@@ -61,6 +61,9 @@ class RetentionFilter:
             "grace_floor": grace_floor,
             "type": self.membership_type,
             "band": self.band,
+            "band_countries": (
+                list(CountryBand.objects.filter(band=self.band).values_list("country", flat=True)) if self.band else []
+            ),
             "country": self.country,
             "join_start": datetime.date(self.join_year, 1, 1) if self.join_year else None,
             "join_next": datetime.date(self.join_year + 1, 1, 1) if self.join_year else None,
@@ -97,7 +100,9 @@ def _filters(chosen: "RetentionFilter", alias: str = "f", joined: str = "joined"
     if chosen.country:
         filters.append(f"{alias}.country = %(country)s")
     if chosen.band:
-        filters.append(f"{alias}.country IN (SELECT country FROM members_countryband WHERE band = %(band)s)")
+        # The band's countries as a list: behind a subquery Postgres could not estimate how many members match,
+        # and read the first terms of every cohort month for a band (340 ms at 500,000 members).
+        filters.append(f"{alias}.country = ANY(%(band_countries)s)")
     if chosen.join_year:
         filters.append(f"{alias}.{joined} >= %(join_start)s AND {alias}.{joined} < %(join_next)s")
     return "".join(f" AND {condition}" for condition in filters)
