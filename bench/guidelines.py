@@ -6,6 +6,7 @@ prints requests per second and p50/p95/p99 latency for the edition page, the com
 see (published pages are cached); uncached rows clear the cache before every request.
 
 Usage: python bench/guidelines.py [requests-per-page]
+Works in its own database `<DATABASE_URL name>_guidelines` (created and migrated when missing, kept for the next run).
 """
 
 import datetime
@@ -15,6 +16,7 @@ import time
 
 import _harness
 
+_harness.throwaway_database("guidelines", reuse=True)
 _harness.setup_django()
 
 
@@ -61,6 +63,12 @@ def _body(index, edition):
         for step in range(40)
     ]
     return " ".join(words).capitalize() + "."
+
+
+def migrate():
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
 
 
 @transaction.atomic
@@ -131,6 +139,7 @@ def measure(client, path, count, *, clear_cache=False):
 
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    migrate()
     build()
     first, last = f"{2000}", f"{2000 + EDITIONS - 1}"
     pages = [
