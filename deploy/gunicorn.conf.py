@@ -29,7 +29,9 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true"
 # memories (society/chrome.py, the page cache's local pages).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
-accesslog = "-"
+# Caddy logs every request it forwards (deploy/Caddyfile); gunicorn's own line per request is off unless asked
+# for (GUNICORN_ACCESS_LOG=- for stdout), e.g. when web is reached without the proxy.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 # web is reachable only through Caddy on the internal network, which sets X-Forwarded-Proto itself.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 

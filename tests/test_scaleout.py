@@ -315,6 +315,8 @@ class Stack:
             "WEB_CONCURRENCY": "1",
             "WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
             "LOG_LEVEL": "WARNING",
+            # Which replica served a request is read from its access log, off by default (Caddy logs requests).
+            "GUNICORN_ACCESS_LOG": "-",
         }
         self.compose = compose
         self.tmp_path = tmp_path
