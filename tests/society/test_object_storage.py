@@ -91,7 +91,6 @@ def bucket(s3_server, settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, **s3_storages(url, media_url=f"{s3_server.endpoint}/{name}")}
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EXPORTS_ROOT = tmp_path / "exports"
-    settings.EXPORT_STREAM_MAX_ROWS = 3
 
     def keys(prefix=""):
         listing = client.list_objects_v2(Bucket=name, Prefix=prefix)
@@ -202,18 +201,9 @@ def test_a_background_export_is_a_private_object_staff_download_and_the_weekly_p
 
 @pytest.fixture
 def storage_down(bucket, settings):
-    """The same settings with the endpoint refusing connections: a port nothing listens on."""
-    refused = f"http://127.0.0.1:{free_port()}"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        **{
-            alias: {
-                **settings.STORAGES[alias],
-                "OPTIONS": {**settings.STORAGES[alias]["OPTIONS"], "endpoint_url": refused},
-            }
-            for alias in ("default", "exports")
-        },
-    }
+    """STORAGE_URL naming an endpoint that refuses connections: a port nothing listens on."""
+    url = f"s3://{KEY}:{SECRET}@127.0.0.1:{free_port()}/{bucket['name']}?secure=false"
+    settings.STORAGES = {**settings.STORAGES, **s3_storages(url)}
     return bucket
 
 
