@@ -1,5 +1,7 @@
 """Admin classes every app's admin builds on, so values a URL or a filter carries never reach the ORM unchecked."""
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
@@ -8,6 +10,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models.fields.files import FieldFile
 from django.forms.models import BaseInlineFormSet, BaseModelFormSet
 from django.http import Http404
 from django.utils.functional import cached_property
@@ -15,8 +18,35 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from simple_history.admin import SimpleHistoryAdmin
+
+# What a storage backend raises when it cannot store or read a file: object storage unreachable or refusing
+# (STORAGE_URL, django-storages over boto3), or a full or missing local folder.
+STORAGE_ERRORS = (BotoCoreError, ClientError, OSError)
+MESSAGE_FILE_NOT_STORED = gettext_lazy(
+    "The file could not be stored because the file storage is not reachable. Nothing was saved: please try again "
+    "in a few minutes."
+)
+
+
+class FilesStoredFirstForm(forms.ModelForm):
+    """Stores the uploaded files while the form is validated, before the admin saves anything: a storage that is
+    down is then an error on the file's field, with everything staff typed still in the form, instead of an error
+    page from the middle of the save (Django stores files only as the row is written)."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return  # nothing is stored for a form sent back anyway
+        for name in self.changed_data:
+            file = getattr(self.instance, name, None)
+            if not isinstance(file, FieldFile) or not file or file._committed:
+                continue
+            try:
+                file.save(file.name, file.file, save=False)
+            except STORAGE_ERRORS:
+                self.add_error(name, MESSAGE_FILE_NOT_STORED)
 
 
 class BoundedChangeList(ChangeList):

@@ -4,7 +4,7 @@ a large one is written by a worker and downloaded from the Exports page."""
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
@@ -16,10 +16,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from society.admin.base import LogAdminMixin
+from society.admin.base import STORAGE_ERRORS, LogAdminMixin
 from society.exports import csv_response
 from society.models import Export, ExportStatus
 from society.services.exports import EXPORT_STORAGE, export_query, export_request
+
+MESSAGE_FILE_NOT_READ = _("The export file could not be read from storage just now. Please try again in a few minutes.")
 
 
 def labelled(rows: Iterable[Sequence], choices: dict[int, list]) -> Iterable[list]:
@@ -146,8 +148,13 @@ class ExportAdmin(LogAdminMixin, admin.ModelAdmin):
         if export.status != ExportStatus.DONE:
             raise Http404
         name = export.file.name
+        try:
+            file = storages[EXPORT_STORAGE].open(name, "rb")
+        except STORAGE_ERRORS:
+            self.message_user(request, MESSAGE_FILE_NOT_READ, messages.ERROR)
+            return redirect("admin:society_export_changelist")
         return FileResponse(
-            storages[EXPORT_STORAGE].open(name, "rb"),
+            file,
             as_attachment=True,
             filename=name.rsplit("/", 1)[-1],
             content_type="text/csv; charset=utf-8",

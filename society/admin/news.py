@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from society.admin.base import HistoryAdmin
+from society.admin.base import FilesStoredFirstForm, HistoryAdmin
 from society.models import ArticleStatus, NewsArticle, Topic
 from society.services.news import article_publish, article_unpublish
 
@@ -37,6 +37,7 @@ class LiveFilter(admin.SimpleListFilter):
 
 @admin.register(NewsArticle)
 class NewsArticleAdmin(HistoryAdmin):
+    form = FilesStoredFirstForm
     list_display = ["title", "status", "visibility", "publish_at", "audience", "pinned", "topic_names", "updated_at"]
     list_filter = [LiveFilter, "status", "audience", "pinned", "topics"]
     list_select_related = ["author"]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .logs import logging_config
 from .schedule import BEAT_SCHEDULE
-from .storage import s3_storages
+from .storage import media_origins, s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -326,13 +326,14 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# No inline script or style anywhere, no third-party origin: every asset comes from static/.
+# No inline script or style anywhere, no third-party origin: every asset comes from static/ (media images, with
+# STORAGE_URL, from the object storage's origin).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *media_origins(STORAGES)],
         "font-src": [SELF],
         "connect-src": [SELF],
         # The join form redirects to Stripe Checkout; browsers apply form-action to that redirect too.

@@ -7,7 +7,12 @@ exports stay private, reached only through signed requests, and Django streams t
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from botocore.config import Config
+
 S3_BACKEND = "storages.backends.s3.S3Storage"
+# botocore's defaults (60 s to connect, five attempts) would hold a staff member's upload or download for minutes
+# when the storage is unreachable; bounded, a storage that is down is a form error or a message within seconds.
+CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
 
 
 def s3_storages(url: str, *, media_url: str = "") -> dict:
@@ -22,6 +27,7 @@ def s3_storages(url: str, *, media_url: str = "") -> dict:
         "region_name": query.get("region", "us-east-1"),
         "file_overwrite": False,
         "default_acl": None,
+        "client_config": CLIENT_CONFIG,
     }
     media = {**common, "location": "media", "querystring_auth": False}
     if "://" in media_url:
@@ -31,3 +37,12 @@ def s3_storages(url: str, *, media_url: str = "") -> dict:
         "default": {"BACKEND": S3_BACKEND, "OPTIONS": media},
         "exports": {"BACKEND": S3_BACKEND, "OPTIONS": {**common, "location": "exports", "querystring_auth": True}},
     }
+
+
+def media_origins(storages: dict) -> list[str]:
+    """The origin browsers load media images from when they live in object storage, for the Content-Security-Policy's
+    img-src: S3_MEDIA_URL's, else the endpoint's; none for local media, which are the site's own."""
+    options = storages["default"].get("OPTIONS", {})
+    if options.get("custom_domain"):
+        return [f"{options['url_protocol']}//{options['custom_domain'].split('/', 1)[0]}"]
+    return [options["endpoint_url"]] if options.get("endpoint_url") else []

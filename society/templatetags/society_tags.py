@@ -1,4 +1,7 @@
+from urllib.parse import urljoin
+
 from django import template
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.utils.html import format_html
@@ -61,6 +64,13 @@ def form_fields(form):
             format_html('<div class="{}">\n  {}\n  {}\n  {}\n</div>', classes, control, help_text, errors or "")
         )
     return mark_safe("\n".join(parts))
+
+
+@register.filter
+def absolute_url(url: str) -> str:
+    """`{{ article.image.url|absolute_url }}` for link previews: a media path on the site's address, and a media URL
+    that is already absolute (object storage, STORAGE_URL) as it is."""
+    return urljoin(settings.SITE_URL + "/", url)
 
 
 @register.filter

@@ -21,6 +21,8 @@ print(json.dumps({
     "media_signed": getattr(media, "querystring_auth", None), "exports_signed": getattr(exports, "querystring_auth", None),
     "access_key": getattr(media, "access_key", None), "media_url": media.url("news/a.png"),
     "media_root": str(settings.MEDIA_ROOT),
+    "timeouts": [getattr(getattr(media, "client_config", None), name, None) for name in ("connect_timeout", "retries")],
+    "img_src": [str(source) for source in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"]],
 }))
 """
 
@@ -46,6 +48,16 @@ def test_storage_url_puts_public_media_and_private_exports_in_one_bucket():
     # Media links are plain public URLs; export files are only ever reached through a signed request.
     assert (found["media_signed"], found["exports_signed"]) == (False, True)
     assert found["media_url"] == "http://localhost:9000/society/media/news/a.png"
+    # A storage that does not answer holds a request for seconds, not botocore's minutes.
+    assert found["timeouts"] == [5, {"mode": "standard", "max_attempts": 3}]
+    # Pages show those images: the browser may load them from the bucket's origin, and from nowhere else new.
+    assert found["img_src"] == ["'self'", "data:", "http://localhost:9000"]
+
+
+def test_without_s3_media_url_images_are_linked_and_allowed_at_the_endpoint():
+    found = storages_with(STORAGE_URL="s3://k:s@storage.example:9000/society")
+    assert found["media_url"] == "https://storage.example:9000/society/media/news/a.png"
+    assert found["img_src"] == ["'self'", "data:", "https://storage.example:9000"]
 
 
 def test_without_storage_url_exports_stay_outside_the_public_media_folder(tmp_path):
@@ -53,3 +65,4 @@ def test_without_storage_url_exports_stay_outside_the_public_media_folder(tmp_pa
     assert (found["media"], found["exports"]) == ("FileSystemStorage", "FileSystemStorage")
     assert found["exports_location"] == str(tmp_path / "exports")
     assert not Path(found["exports_location"]).is_relative_to(found["media_root"])
+    assert found["img_src"] == ["'self'", "data:"]
