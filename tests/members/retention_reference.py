@@ -213,7 +213,8 @@ def _sql(sql: str, chosen: RetentionFilter) -> str:
 
 
 def reference_figures(chosen: RetentionFilter, *, today: datetime.date) -> dict:
-    params = {**chosen.params(today), "join_year": chosen.join_year or 0}
+    # The reference SQL reads the band by name; the page passes its countries.
+    params = {**chosen.params(today), "band": chosen.band, "join_year": chosen.join_year or 0}
     if chosen.join_year:
         first_year = last_year = chosen.join_year
     else:
