@@ -25,10 +25,11 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # importing Django again (a second or more of one core, during which its share of requests waits).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true", "yes")
 # Recycle processes now and then so a slow leak in any library never grows without bound; not so often that it
-# shows: at 2,000 a busy worker was replaced every few seconds, and each new one starts with empty per-process
+# shows: at 2,000 a busy worker was replaced every few seconds (at 20,000 still once in bench/load.py's run, the
+# p99 of the page measured then jumping from 10 to 130 ms), and each new one starts with empty per-process
 # memories (society/chrome.py, the page cache's local pages).
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"))
 # Caddy logs every request it forwards (deploy/Caddyfile); gunicorn's own line per request is off unless asked
 # for (GUNICORN_ACCESS_LOG=- for stdout), e.g. when web is reached without the proxy.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
