@@ -45,6 +45,38 @@ FIRST_ID = 1_000_000
 LISTED_SHARE = 0.43
 
 
+# Indexes that back no constraint (those stay: they are what checks each row).
+INDEXES = """
+    SELECT indexname, indexdef FROM pg_indexes
+    WHERE schemaname = current_schema() AND tablename = ANY(%s)
+      AND indexname NOT IN (SELECT conname FROM pg_constraint)
+"""
+
+
+def bulk_load(statements: list[str], params: dict, tables: tuple[str, ...], *, seed: float | None = None) -> None:
+    """Run the population's INSERT ... SELECT statements as one load: triggers off (the statements write what the
+    triggers would), and the indexes that back no constraint dropped first and built once afterwards, which is
+    several times faster than growing them row by row (the trigram GIN indexes most of all); then the sequences
+    past the new ids and statistics as autovacuum would have them on a live database."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        if seed is not None:
+            cursor.execute("SELECT setseed(%s)", [seed])
+        cursor.execute(INDEXES, [list(tables)])
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        for statement in statements:
+            cursor.execute(statement, params)
+        for _name, definition in indexes:
+            cursor.execute(definition)
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        cursor.execute("VACUUM ANALYZE " + ", ".join(tables))
+
+
 def generate(count: int, *, listed_share: float = LISTED_SHARE) -> float:
     """Write `count` members with memberships (and terms and orders); returns the seconds it took.
     `listed_share` of the members whose term is current opt in to the directory."""
@@ -65,34 +97,11 @@ def generate(count: int, *, listed_share: float = LISTED_SHARE) -> float:
         "domain": DOMAIN,
         "listed": listed_share,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        # Building an index once over all rows is several times faster than growing it row by row (the
-        # trigram GIN indexes most of all), so the plain indexes are dropped and built again afterwards.
-        cursor.execute(INDEXES, [list(TABLES)])
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        for statement in STATEMENTS:
-            cursor.execute(statement, params)
-        for _name, definition in indexes:
-            cursor.execute(definition)
-    with connection.cursor() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
-        # Statistics as autovacuum would have them on a live database (bulk inserts leave none).
-        cursor.execute("VACUUM ANALYZE " + ", ".join(TABLES))
+    bulk_load(STATEMENTS, params, TABLES)
     return time.perf_counter() - started
 
 
 TABLES = ("members_user", "members_membership", "members_term", "members_order", "members_payment")
-# Indexes that back no constraint (those stay: they are what checks each row).
-INDEXES = """
-    SELECT indexname, indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename = ANY(%s)
-      AND indexname NOT IN (SELECT conname FROM pg_constraint)
-"""
 # One row per member with every random choice made once; the inserts below read it.
 STATEMENTS = [
     """

@@ -19,9 +19,10 @@ import _harness
 drop_database = _harness.throwaway_database("retention")
 _harness.setup_django()
 
+import _population  # noqa: E402
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django_countries import countries  # noqa: E402
 
 from members.country_bands import band_for  # noqa: E402
@@ -38,12 +39,6 @@ DOMAIN = "bench-retention.example"
 # Generated ids start here, clear of the few rows migrations or the bench itself create.
 FIRST_ID = 1_000_000
 TABLES = ("members_user", "members_membership", "members_term")
-# Indexes that back no constraint (those stay: they are what checks each row).
-INDEXES = """
-    SELECT indexname, indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename = ANY(%s)
-      AND indexname NOT IN (SELECT conname FROM pg_constraint)
-"""
 STATEMENTS = [
     # Each member's draws, made once: joined over the last six years, then a random number of one-year terms
     # (at least one, at most one per year since joining), a third never signed in.
@@ -102,24 +97,10 @@ def populate(total: int) -> None:
         "first": FIRST_ID,
     }
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Triggers off for the load (they would update the membership once per term): current_end is written
-        # directly, as the triggers would have set it.
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute("SELECT setseed(0.42)")
-        cursor.execute(INDEXES, [list(TABLES)])
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        for statement in STATEMENTS:
-            cursor.execute(statement, params)
-        for _name, definition in indexes:
-            cursor.execute(definition)
+    # Triggers off for the load (they would update the membership once per term): current_end is written directly,
+    # as the triggers would have set it.
+    _population.bulk_load(STATEMENTS, params, TABLES, seed=0.42)
     with connection.cursor() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
-        cursor.execute("VACUUM ANALYZE " + ", ".join(TABLES))
         cursor.execute("SELECT COUNT(*) FROM members_term")
         terms = cursor.fetchone()[0]
     print(f"{total} memberships, {terms} terms generated in {time.perf_counter() - started:.0f} s", flush=True)
