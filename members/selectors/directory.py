@@ -34,12 +34,15 @@ class SearchPaginator(Paginator):
     A page of a search has to find and sort every match anyway, so a separate COUNT read the same few
     thousand rows a second time (each on its own page of the table: most of the cost)."""
 
+    # Beyond any directory's last page; a larger number from a URL would overflow Postgres' OFFSET (a 500).
+    MAX_PAGE = 1_000_000
+
     def page(self, number):
         try:
             number = int(number)
         except (TypeError, ValueError):
             return super().page(number)
-        if number >= 1:
+        if 1 <= number <= self.MAX_PAGE:
             bottom = (number - 1) * self.per_page
             rows = list(self.object_list.annotate(matches=Window(Count("pk")))[bottom : bottom + self.per_page])
             if rows:

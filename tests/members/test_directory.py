@@ -262,6 +262,8 @@ def test_a_search_is_counted_by_the_statement_that_reads_its_page(client):
     assert "Page 2 of 2" in response.text
     assert not [q["sql"] for q in queries.captured_queries if "COUNT(*) AS" in q["sql"]]
     assert client.get(DIRECTORY, {"q": "bulk person", "page": "3"}).status_code == 404
+    # A page number past what Postgres' OFFSET holds is "no such page", not a 500.
+    assert client.get(DIRECTORY, {"q": "bulk person", "page": "99999999999999999999"}).status_code == 404
     assert client.get(DIRECTORY, {"q": "bulk person", "page": "last"}).context["page_obj"].number == 2
     nobody = client.get(DIRECTORY, {"q": "nobody by this name"})
     assert nobody.status_code == 200
