@@ -4,8 +4,7 @@ import datetime
 
 from django.conf import settings
 
-from members.models import MembershipStatus
-from members.models.memberships import ACCESS_STATUSES, society_today
+from members.models.memberships import society_today
 
 _UNKNOWN = object()
 
@@ -27,8 +26,3 @@ def request_member_access(request) -> bool:
     if found is _UNKNOWN:
         found = request._member_access = user_has_access(request.user)
     return found
-
-
-def remember_membership_status(request, status: MembershipStatus | None) -> None:
-    """A view that has just read the member's membership tells the rest of the request its status."""
-    request._member_access = status in ACCESS_STATUSES

@@ -21,7 +21,6 @@ from members.models import (
     Term,
 )
 from members.models.memberships import RENEWABLE_STATUSES, membership_status, society_today
-from members.selectors.access import remember_membership_status
 from members.services import stripe as stripe_payments
 from members.services.accounts import BILLING_FIELDS
 from members.services.memberships import check_may_order, price_quote, renewal_opens_on
@@ -60,7 +59,6 @@ class MembershipView(TemplateView):
         membership = _membership_of(self.request.user)
         today = society_today()
         context = {"membership": membership, "today": today}
-        remember_membership_status(self.request, MembershipStatus(membership.status) if membership else None)
         if membership is not None:
             current = membership.current_term()
             status = MembershipStatus(membership.status)
